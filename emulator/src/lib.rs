@@ -1,0 +1,32 @@
+//! faultmesh engine.
+//!
+//! The crate is split along the sans-IO line:
+//!
+//! * The **core** — [`time`], [`units`], [`wire`], [`packet`], [`gso`], [`rng`],
+//!   [`impair`], [`stage`], [`pipeline`], [`counters`] — has no I/O, no clock and
+//!   no `unsafe` (each module is `#[forbid(unsafe_code)]`). Stages are plain
+//!   structs driven with `now` by their caller.
+//! * [`sim`] drives the core in virtual time for tests.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+#[forbid(unsafe_code)]
+pub mod counters;
+#[forbid(unsafe_code)]
+pub mod gso;
+#[forbid(unsafe_code)]
+pub mod impair;
+#[forbid(unsafe_code)]
+pub mod packet;
+#[forbid(unsafe_code)]
+pub mod pipeline;
+#[forbid(unsafe_code)]
+pub mod rng;
+#[forbid(unsafe_code)]
+pub mod stage;
+#[forbid(unsafe_code)]
+pub mod time;
+#[forbid(unsafe_code)]
+pub mod units;
+#[forbid(unsafe_code)]
+pub mod wire;
