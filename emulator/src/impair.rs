@@ -724,6 +724,10 @@ struct TextOrMap<T, M> {
 
 trait FromParts: Sized {
     type Map: for<'de> Deserialize<'de>;
+    /// What the value is, for messages ("rate", "delay", …).
+    const WHAT: &'static str;
+    /// A correct spelling of a bare number `v`.
+    fn example(v: &str) -> String;
     fn from_tc(text: &str) -> Result<Self, UnitError>;
     fn from_map(m: Self::Map) -> Result<Self, UnitError>;
 }
@@ -741,14 +745,18 @@ impl<'de, T: FromParts> Visitor<'de> for TextOrMap<T, T::Map> {
         T::from_map(m).map_err(unit_err)
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
-        Err(unit_err(err(format!("`{v}` has no unit"), self.expecting)))
+        Err(bare::<T, E>(&v.to_string()))
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
-        Err(unit_err(err(format!("`{v}` has no unit"), self.expecting)))
+        Err(bare::<T, E>(&v.to_string()))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
-        Err(unit_err(err(format!("`{v}` has no unit"), self.expecting)))
+        Err(bare::<T, E>(&v.to_string()))
     }
+}
+
+fn bare<T: FromParts, E: de::Error>(v: &str) -> E {
+    unit_err(err(format!("{} `{v}` has no unit", T::WHAT), format!("write e.g. `{}`", T::example(v))))
 }
 
 macro_rules! text_or_map {
@@ -783,6 +791,10 @@ pub struct DelayMap {
 
 impl FromParts for DelaySpec {
     type Map = DelayMap;
+    const WHAT: &'static str = "delay";
+    fn example(v: &str) -> String {
+        format!("{v}ms")
+    }
     fn from_tc(text: &str) -> Result<Self, UnitError> {
         DelaySpec::from_tc(text)
     }
@@ -844,6 +856,10 @@ pub struct LossMap {
 
 impl FromParts for LossSpec {
     type Map = LossMap;
+    const WHAT: &'static str = "loss";
+    fn example(v: &str) -> String {
+        format!("{v}%")
+    }
     fn from_tc(text: &str) -> Result<Self, UnitError> {
         LossSpec::from_tc(text)
     }
@@ -897,6 +913,10 @@ pub struct ChanceMap {
 
 impl FromParts for ChanceSpec {
     type Map = ChanceMap;
+    const WHAT: &'static str = "percentage";
+    fn example(v: &str) -> String {
+        format!("{v}%")
+    }
     fn from_tc(text: &str) -> Result<Self, UnitError> {
         ChanceSpec::from_tc(text)
     }
@@ -922,6 +942,10 @@ pub struct ReorderMap {
 
 impl FromParts for ReorderSpec {
     type Map = ReorderMap;
+    const WHAT: &'static str = "reorder";
+    fn example(v: &str) -> String {
+        format!("{v}% gap 5")
+    }
     fn from_tc(text: &str) -> Result<Self, UnitError> {
         ReorderSpec::from_tc(text)
     }
@@ -953,6 +977,10 @@ pub struct RateMap {
 
 impl FromParts for RateSpec {
     type Map = RateMap;
+    const WHAT: &'static str = "rate";
+    fn example(v: &str) -> String {
+        format!("{v}mbit")
+    }
     fn from_tc(text: &str) -> Result<Self, UnitError> {
         RateSpec::from_tc(text)
     }

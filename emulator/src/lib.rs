@@ -30,3 +30,5 @@ pub mod time;
 pub mod units;
 #[forbid(unsafe_code)]
 pub mod wire;
+#[forbid(unsafe_code)]
+pub mod topology;
