@@ -32,3 +32,5 @@ pub mod units;
 pub mod wire;
 #[forbid(unsafe_code)]
 pub mod topology;
+#[forbid(unsafe_code)]
+pub mod sim;
