@@ -69,11 +69,7 @@ pub fn segment(mut pkt: Packet, out: &mut Vec<Packet>) -> Result<(), WireError> 
         out.push(pkt);
         return Ok(());
     }
-    let ident = if info.l3 == L3::Ipv4 {
-        Ipv4::new_checked(&frame[info.l3_offset..])?.ident()
-    } else {
-        0
-    };
+    let ident = if info.l3 == L3::Ipv4 { Ipv4::new_checked(&frame[info.l3_offset..])?.ident() } else { 0 };
     let l3_hdr_len = info.l4_offset - info.l3_offset;
     let l4_hdr_len = hdr_end - info.l4_offset;
     out.reserve(n);
@@ -115,17 +111,10 @@ pub fn segment(mut pkt: Packet, out: &mut Vec<Packet>) -> Result<(), WireError> 
         }
         let pseudo = wire::fold(wire::pseudo_header(info.src_ip, info.dst_ip, info.proto, l4_len));
         wire::write_u16(l4, ck_off, pseudo);
-        let mut p = Packet::from_buffer(
-            seg,
-            crate::packet::HEADROOM,
-            hdr_end + chunk.len(),
-        );
+        let mut p = Packet::from_buffer(seg, crate::packet::HEADROOM, hdr_end + chunk.len());
         p.meta = pkt.meta;
         p.meta.gso = None;
-        p.meta.csum = Csum::Partial {
-            start: info.l4_offset as u16,
-            offset: ck_off as u16,
-        };
+        p.meta.csum = Csum::Partial { start: info.l4_offset as u16, offset: ck_off as u16 };
         out.push(p);
     }
     Ok(())
@@ -177,10 +166,7 @@ pub(crate) mod tests {
         let pseudo = wire::fold(wire::pseudo_header(info.src_ip, info.dst_ip, ipproto::TCP, seg_len));
         let off = info.l4_offset + 16;
         p.data_mut()[off..off + 2].copy_from_slice(&pseudo.to_be_bytes());
-        p.meta.csum = Csum::Partial {
-            start: info.l4_offset as u16,
-            offset: 16,
-        };
+        p.meta.csum = Csum::Partial { start: info.l4_offset as u16, offset: 16 };
         p.meta.gso = Some(Gso {
             kind: if v6 { GsoKind::Tcp6 } else { GsoKind::Tcp4 },
             size: mss,

@@ -31,10 +31,7 @@ fn unit_err<E: de::Error>(e: UnitError) -> E {
 }
 
 fn err(message: impl Into<String>, hint: impl Into<String>) -> UnitError {
-    UnitError {
-        message: message.into(),
-        hint: Some(hint.into()),
-    }
+    UnitError { message: message.into(), hint: Some(hint.into()) }
 }
 
 /// Shape of the delay jitter. `delay` is always the mean and `jitter` the
@@ -62,10 +59,7 @@ impl Distribution {
             "normal" => Ok(Distribution::Normal),
             "pareto" => Ok(Distribution::Pareto),
             "paretonormal" => Ok(Distribution::Paretonormal),
-            other => Err(err(
-                format!("unknown distribution `{other}`"),
-                "use uniform, normal, pareto or paretonormal",
-            )),
+            other => Err(err(format!("unknown distribution `{other}`"), "use uniform, normal, pareto or paretonormal")),
         }
     }
 
@@ -118,10 +112,7 @@ impl DelaySpec {
             return Err(err("delay limit is 0", "use at least 1 packet (default 100000)"));
         }
         if self.jitter > Duration::from_secs(60) || self.delay > Duration::from_secs(3600) {
-            return Err(err(
-                "delay or jitter is implausibly large",
-                "use at most 1h of delay and 60s of jitter",
-            ));
+            return Err(err("delay or jitter is implausibly large", "use at most 1h of delay and 60s of jitter"));
         }
         Ok(self)
     }
@@ -135,9 +126,9 @@ impl DelaySpec {
         while i < toks.len() {
             match toks[i] {
                 "distribution" | "dist" => {
-                    let name = toks.get(i + 1).ok_or_else(|| {
-                        err("`distribution` needs a name", "e.g. `10ms 2ms distribution normal`")
-                    })?;
+                    let name = toks
+                        .get(i + 1)
+                        .ok_or_else(|| err("`distribution` needs a name", "e.g. `10ms 2ms distribution normal`"))?;
                     spec.distribution = Distribution::parse(name)?;
                     i += 2;
                 }
@@ -147,7 +138,8 @@ impl DelaySpec {
                 }
                 "limit" => {
                     let n = toks.get(i + 1).ok_or_else(|| err("`limit` needs a number", "e.g. `limit 10000`"))?;
-                    spec.limit = n.parse().map_err(|_| err(format!("bad limit `{n}`"), "a packet count, e.g. `limit 10000`"))?;
+                    spec.limit =
+                        n.parse().map_err(|_| err(format!("bad limit `{n}`"), "a packet count, e.g. `limit 10000`"))?;
                     i += 2;
                 }
                 tok => {
@@ -215,25 +207,14 @@ impl LossSpec {
     pub fn mean_loss(&self) -> f64 {
         match *self {
             LossSpec::Random { p, .. } => p,
-            LossSpec::GilbertElliott {
-                p,
-                r,
-                one_minus_h,
-                one_minus_k,
-            } => {
+            LossSpec::GilbertElliott { p, r, one_minus_h, one_minus_k } => {
                 if p + r == 0.0 {
                     return one_minus_k;
                 }
                 let bad = p / (p + r);
                 bad * one_minus_h + (1.0 - bad) * one_minus_k
             }
-            LossSpec::FourState {
-                p13,
-                p31,
-                p32,
-                p23,
-                p14,
-            } => {
+            LossSpec::FourState { p13, p31, p32, p23, p14 } => {
                 // Stationary distribution of the chain (states 1..4), by the
                 // balance equations with state 1 as reference.
                 // π4 = p14 π1; π3 (p31 + p32) = p13 π1 + p23 π2; π2 p23 = p32 π3.
@@ -251,15 +232,18 @@ impl LossSpec {
     }
 
     fn check(self) -> Result<Self, UnitError> {
-        if let LossSpec::FourState {
-            p13, p14, p31, p32, ..
-        } = self
-        {
+        if let LossSpec::FourState { p13, p14, p31, p32, .. } = self {
             if p13 + p14 > 1.0 + 1e-12 {
-                return Err(err("loss state: p13 + p14 exceeds 100%", "the probabilities leaving state 1 must sum to at most 100%"));
+                return Err(err(
+                    "loss state: p13 + p14 exceeds 100%",
+                    "the probabilities leaving state 1 must sum to at most 100%",
+                ));
             }
             if p31 + p32 > 1.0 + 1e-12 {
-                return Err(err("loss state: p31 + p32 exceeds 100%", "the probabilities leaving state 3 must sum to at most 100%"));
+                return Err(err(
+                    "loss state: p31 + p32 exceeds 100%",
+                    "the probabilities leaving state 3 must sum to at most 100%",
+                ));
             }
         }
         Ok(self)
@@ -269,9 +253,8 @@ impl LossSpec {
     /// `gemodel P [R [1-H [1-K]]]`, `state P13 [P31 [P32 [P23 [P14]]]]`.
     pub fn from_tc(text: &str) -> Result<Self, UnitError> {
         let toks: Vec<&str> = text.split_whitespace().collect();
-        let pct = |i: usize| -> Result<Option<f64>, UnitError> {
-            toks.get(i).map(|t| units::parse_percent(t)).transpose()
-        };
+        let pct =
+            |i: usize| -> Result<Option<f64>, UnitError> { toks.get(i).map(|t| units::parse_percent(t)).transpose() };
         let spec = match toks.first().copied() {
             None => return Err(err("empty loss", "e.g. `1%`, `1% 25%`, `gemodel 1% 10%`")),
             Some("gemodel") | Some("ge") => {
@@ -314,10 +297,7 @@ impl LossSpec {
                         "use `P [CORRELATION]`, `gemodel P R 1-H 1-K` or `state P13 P31 P32 P23 P14`",
                     ));
                 }
-                LossSpec::Random {
-                    p: units::parse_percent(toks[off])?,
-                    correlation: pct(off + 1)?.unwrap_or(0.0),
-                }
+                LossSpec::Random { p: units::parse_percent(toks[off])?, correlation: pct(off + 1)?.unwrap_or(0.0) }
             }
         };
         spec.check()
@@ -362,11 +342,7 @@ impl ReorderSpec {
     /// Parses `P [CORRELATION] [gap N]`.
     pub fn from_tc(text: &str) -> Result<Self, UnitError> {
         let toks: Vec<&str> = text.split_whitespace().collect();
-        let mut spec = ReorderSpec {
-            p: 0.0,
-            correlation: 0.0,
-            gap: 1,
-        };
+        let mut spec = ReorderSpec { p: 0.0, correlation: 0.0, gap: 1 };
         let mut positional = 0;
         let mut i = 0;
         while i < toks.len() {
@@ -460,24 +436,25 @@ impl RateSpec {
         let mut i = 1;
         while i < toks.len() {
             let key = toks[i];
-            let val = toks.get(i + 1).ok_or_else(|| {
-                err(format!("`{key}` needs a value"), "e.g. `100mbit burst 32kb queue 500`")
-            })?;
+            let val = toks
+                .get(i + 1)
+                .ok_or_else(|| err(format!("`{key}` needs a value"), "e.g. `100mbit burst 32kb queue 500`"))?;
             match key {
                 "burst" | "buffer" | "maxburst" => spec.burst_bytes = units::parse_size(val)?,
                 "queue" | "limit" => {
-                    spec.queue_packets = Some(val.parse().map_err(|_| {
-                        err(format!("bad queue `{val}`"), "a packet count, e.g. `queue 500`")
-                    })?)
+                    spec.queue_packets = Some(
+                        val.parse()
+                            .map_err(|_| err(format!("bad queue `{val}`"), "a packet count, e.g. `queue 500`"))?,
+                    )
                 }
                 "queue_bytes" => {
                     spec.queue_bytes = Some(units::parse_size(val)?);
                     bytes_only = true;
                 }
                 "overhead" => {
-                    spec.overhead_bytes = val.parse().map_err(|_| {
-                        err(format!("bad overhead `{val}`"), "bytes per packet, e.g. `overhead 24`")
-                    })?
+                    spec.overhead_bytes = val
+                        .parse()
+                        .map_err(|_| err(format!("bad overhead `{val}`"), "bytes per packet, e.g. `overhead 24`"))?
                 }
                 other => {
                     return Err(err(
@@ -559,11 +536,7 @@ impl Impairments {
         if let Some(m) = self.mtu {
             parts.push(format!("mtu {m}"));
         }
-        if parts.is_empty() {
-            "clean".to_string()
-        } else {
-            parts.join(" ")
-        }
+        if parts.is_empty() { "clean".to_string() } else { parts.join(" ") }
     }
 }
 
@@ -600,19 +573,12 @@ impl fmt::Display for LossSpec {
                 }
                 Ok(())
             }
-            LossSpec::GilbertElliott {
-                p: a,
-                r,
-                one_minus_h,
-                one_minus_k,
-            } => write!(f, "gemodel {} {} {} {}", p(a), p(r), p(one_minus_h), p(one_minus_k)),
-            LossSpec::FourState {
-                p13,
-                p31,
-                p32,
-                p23,
-                p14,
-            } => write!(f, "state {} {} {} {} {}", p(p13), p(p31), p(p32), p(p23), p(p14)),
+            LossSpec::GilbertElliott { p: a, r, one_minus_h, one_minus_k } => {
+                write!(f, "gemodel {} {} {} {}", p(a), p(r), p(one_minus_h), p(one_minus_k))
+            }
+            LossSpec::FourState { p13, p31, p32, p23, p14 } => {
+                write!(f, "state {} {} {} {} {}", p(p13), p(p31), p(p32), p(p23), p(p14))
+            }
         }
     }
 }
@@ -763,10 +729,7 @@ macro_rules! text_or_map {
     ($t:ty, $expect:literal) => {
         impl<'de> Deserialize<'de> for $t {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                d.deserialize_any(TextOrMap::<$t, <$t as FromParts>::Map> {
-                    expecting: $expect,
-                    _p: PhantomData,
-                })
+                d.deserialize_any(TextOrMap::<$t, <$t as FromParts>::Map> { expecting: $expect, _p: PhantomData })
             }
         }
     };
@@ -872,13 +835,13 @@ impl FromParts for LossSpec {
             ));
         }
         if m.correlation.is_some() && m.percent.is_none() {
-            return Err(err("`correlation` applies to `percent` loss only", "remove it, or use {percent: 1%, correlation: 25%}"));
+            return Err(err(
+                "`correlation` applies to `percent` loss only",
+                "remove it, or use {percent: 1%, correlation: 25%}",
+            ));
         }
         let spec = if let Some(p) = m.percent {
-            LossSpec::Random {
-                p: p.0,
-                correlation: m.correlation.map_or(0.0, |c| c.0),
-            }
+            LossSpec::Random { p: p.0, correlation: m.correlation.map_or(0.0, |c| c.0) }
         } else if let Some(g) = m.gemodel {
             LossSpec::GilbertElliott {
                 p: g.p.0,
@@ -921,10 +884,7 @@ impl FromParts for ChanceSpec {
         ChanceSpec::from_tc(text)
     }
     fn from_map(m: ChanceMap) -> Result<Self, UnitError> {
-        Ok(ChanceSpec {
-            p: m.percent.0,
-            correlation: m.correlation.map_or(0.0, |c| c.0),
-        })
+        Ok(ChanceSpec { p: m.percent.0, correlation: m.correlation.map_or(0.0, |c| c.0) })
     }
 }
 text_or_map!(ChanceSpec, "a percentage like `1%`, `1% 25%` or {percent: 1%, correlation: 25%}");
@@ -950,12 +910,7 @@ impl FromParts for ReorderSpec {
         ReorderSpec::from_tc(text)
     }
     fn from_map(m: ReorderMap) -> Result<Self, UnitError> {
-        ReorderSpec {
-            p: m.percent.0,
-            correlation: m.correlation.map_or(0.0, |c| c.0),
-            gap: m.gap.unwrap_or(1),
-        }
-        .check()
+        ReorderSpec { p: m.percent.0, correlation: m.correlation.map_or(0.0, |c| c.0), gap: m.gap.unwrap_or(1) }.check()
     }
 }
 text_or_map!(ReorderSpec, "a reorder like `25%`, `25% 50% gap 5` or {percent: 25%, gap: 5}");
@@ -1036,30 +991,14 @@ impl Serialize for LossSpec {
                     put(&mut m, "correlation", &p(correlation))?;
                 }
             }
-            LossSpec::GilbertElliott {
-                p: a,
-                r,
-                one_minus_h,
-                one_minus_k,
-            } => {
+            LossSpec::GilbertElliott { p: a, r, one_minus_h, one_minus_k } => {
                 let inner: Vec<(&str, String)> =
                     vec![("p", p(a)), ("r", p(r)), ("1-h", p(one_minus_h)), ("1-k", p(one_minus_k))];
                 put(&mut m, "gemodel", &inner.into_iter().collect::<std::collections::BTreeMap<_, _>>())?;
             }
-            LossSpec::FourState {
-                p13,
-                p31,
-                p32,
-                p23,
-                p14,
-            } => {
-                let inner: Vec<(&str, String)> = vec![
-                    ("p13", p(p13)),
-                    ("p31", p(p31)),
-                    ("p32", p(p32)),
-                    ("p23", p(p23)),
-                    ("p14", p(p14)),
-                ];
+            LossSpec::FourState { p13, p31, p32, p23, p14 } => {
+                let inner: Vec<(&str, String)> =
+                    vec![("p13", p(p13)), ("p31", p(p31)), ("p32", p(p32)), ("p23", p(p23)), ("p14", p(p14))];
                 put(&mut m, "state", &inner.into_iter().collect::<std::collections::BTreeMap<_, _>>())?;
             }
         }
@@ -1185,15 +1124,9 @@ mod tests {
 
     #[test]
     fn loss_models() {
-        assert_eq!(
-            LossSpec::from_tc("1% 25%").unwrap(),
-            LossSpec::Random { p: 0.01, correlation: 0.25 }
-        );
+        assert_eq!(LossSpec::from_tc("1% 25%").unwrap(), LossSpec::Random { p: 0.01, correlation: 0.25 });
         let ge = LossSpec::from_tc("gemodel 1% 10%").unwrap();
-        assert_eq!(
-            ge,
-            LossSpec::GilbertElliott { p: 0.01, r: 0.1, one_minus_h: 1.0, one_minus_k: 0.0 }
-        );
+        assert_eq!(ge, LossSpec::GilbertElliott { p: 0.01, r: 0.1, one_minus_h: 1.0, one_minus_k: 0.0 });
         assert!((ge.mean_loss() - 0.01 / 0.11).abs() < 1e-12);
         let st = LossSpec::from_tc("state 1%").unwrap();
         // With only p13, the chain is Bernoulli-like: loss = p13 / (p13 + p31) = 1%.

@@ -13,6 +13,10 @@
 #[forbid(unsafe_code)]
 pub mod counters;
 #[forbid(unsafe_code)]
+pub mod engine;
+#[forbid(unsafe_code)]
+pub mod forward;
+#[forbid(unsafe_code)]
 pub mod gso;
 #[forbid(unsafe_code)]
 pub mod impair;
@@ -23,14 +27,14 @@ pub mod pipeline;
 #[forbid(unsafe_code)]
 pub mod rng;
 #[forbid(unsafe_code)]
+pub mod sim;
+#[forbid(unsafe_code)]
 pub mod stage;
 #[forbid(unsafe_code)]
 pub mod time;
 #[forbid(unsafe_code)]
+pub mod topology;
+#[forbid(unsafe_code)]
 pub mod units;
 #[forbid(unsafe_code)]
 pub mod wire;
-#[forbid(unsafe_code)]
-pub mod topology;
-#[forbid(unsafe_code)]
-pub mod sim;

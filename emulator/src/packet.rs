@@ -107,10 +107,7 @@ pub struct Packet {
 
 impl std::fmt::Debug for Packet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Packet")
-            .field("len", &self.len)
-            .field("meta", &self.meta)
-            .finish()
+        f.debug_struct("Packet").field("len", &self.len).field("meta", &self.meta).finish()
     }
 }
 
@@ -128,12 +125,7 @@ impl Packet {
         let mut buf = Vec::with_capacity(HEADROOM + frame.len());
         buf.resize(HEADROOM, 0);
         buf.extend_from_slice(frame);
-        Packet {
-            buf,
-            head: HEADROOM,
-            len: frame.len(),
-            meta: Meta::default(),
-        }
+        Packet { buf, head: HEADROOM, len: frame.len(), meta: Meta::default() }
     }
 
     /// Wraps an existing buffer whose frame is `buf[head..head + len]`.
@@ -142,12 +134,7 @@ impl Packet {
     /// If `head + len > buf.len()`.
     pub fn from_buffer(buf: Vec<u8>, head: usize, len: usize) -> Packet {
         assert!(head + len <= buf.len(), "frame outside its buffer");
-        Packet {
-            buf,
-            head,
-            len,
-            meta: Meta::default(),
-        }
+        Packet { buf, head, len, meta: Meta::default() }
     }
 
     /// The frame.
@@ -279,13 +266,7 @@ mod tests {
     fn wire_bytes_count_every_segment() {
         let mut p = Packet::from_slice(&vec![0u8; 14 + 20 + 20 + 3000]);
         assert_eq!(p.wire_bytes(0), 3054);
-        p.meta.gso = Some(Gso {
-            kind: GsoKind::Tcp4,
-            size: 1000,
-            ecn: false,
-            hdr_len: 54,
-            segs: 3,
-        });
+        p.meta.gso = Some(Gso { kind: GsoKind::Tcp4, size: 1000, ecn: false, hdr_len: 54, segs: 3 });
         assert_eq!(p.segments(), 3);
         assert_eq!(p.wire_bytes(0), 3054 + 2 * 54);
         assert_eq!(p.wire_bytes(24), 3054 + 2 * 54 + 3 * 24);

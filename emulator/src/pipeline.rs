@@ -159,7 +159,7 @@ impl Pipeline {
                     if let Some(mut s) = self.shaper.take() {
                         let mut out = Vec::new();
                         for p in s.drain() {
-                            self.to_delay(p, now, now, &mut out);
+                            self.send_to_delay_line(p, now, now, &mut out);
                         }
                         // Anything due at once goes out on the next poll.
                         self.pending_out.extend(out);
@@ -228,7 +228,7 @@ impl Pipeline {
         out.push((pkt, at));
     }
 
-    fn to_delay(&mut self, pkt: Packet, departure: Instant, now: Instant, out: &mut Vec<(Packet, Instant)>) {
+    fn send_to_delay_line(&mut self, pkt: Packet, departure: Instant, now: Instant, out: &mut Vec<(Packet, Instant)>) {
         let segs = u64::from(pkt.segments());
         match self.delay.offer(pkt, departure, now, &mut self.rng.delay) {
             Held::Now(p, t) => Self::emit(&mut self.counters, p, t, out),
@@ -239,12 +239,12 @@ impl Pipeline {
 
     fn enqueue(&mut self, pkt: Packet, now: Instant, out: &mut Vec<(Packet, Instant)>) {
         let Some(shaper) = self.shaper.as_mut() else {
-            self.to_delay(pkt, now, now, out);
+            self.send_to_delay_line(pkt, now, now, out);
             return;
         };
         let segs = u64::from(pkt.segments());
         match shaper.offer(pkt, now) {
-            Offer::Sent(p) => self.to_delay(p, now, now, out),
+            Offer::Sent(p) => self.send_to_delay_line(p, now, now, out),
             Offer::Queued => self.counters.shaped += segs,
             Offer::Dropped(p) => self.drop_pkt(&p, DropReason::QueueFull),
         }
@@ -276,9 +276,7 @@ impl Pipeline {
                     return;
                 }
                 FilterVerdict::Error { drop: false } => {}
-                FilterVerdict::Delay(ns) => {
-                    pkt.meta.extra_delay_ns = pkt.meta.extra_delay_ns.saturating_add(ns)
-                }
+                FilterVerdict::Delay(ns) => pkt.meta.extra_delay_ns = pkt.meta.extra_delay_ns.saturating_add(ns),
                 FilterVerdict::Duplicate => force_dup = true,
                 FilterVerdict::Corrupt => force_corrupt = true,
                 FilterVerdict::Mark(c) => pkt.meta.class = c,
@@ -379,10 +377,7 @@ impl Pipeline {
         if let Some(t) = self.pending_out.iter().map(|s| s.1).min() {
             return Some(t);
         }
-        match (
-            self.shaper.as_ref().and_then(|s| s.poll_timeout()),
-            self.delay.poll_timeout(),
-        ) {
+        match (self.shaper.as_ref().and_then(|s| s.poll_timeout()), self.delay.poll_timeout()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -399,7 +394,7 @@ impl Pipeline {
             let mut released = std::mem::take(&mut self.scratch);
             s.release_due(now, &mut |p, t| released.push((p, t)));
             for (p, t) in released.drain(..) {
-                self.to_delay(p, t, now, out);
+                self.send_to_delay_line(p, t, now, out);
             }
             self.scratch = released;
         }
@@ -424,4 +419,3 @@ impl Pipeline {
         n
     }
 }
-

@@ -119,32 +119,16 @@ pub struct Probability {
 
 impl Probability {
     /// Never.
-    pub const ZERO: Probability = Probability {
-        threshold: 0,
-        always: false,
-        p: 0.0,
-    };
+    pub const ZERO: Probability = Probability { threshold: 0, always: false, p: 0.0 };
 
     /// `p` clamped to `[0, 1]`.
     pub fn new(p: f64) -> Self {
         let p = if p.is_nan() { 0.0 } else { p.clamp(0.0, 1.0) };
         if p >= 1.0 {
-            return Probability {
-                threshold: u64::MAX,
-                always: true,
-                p: 1.0,
-            };
+            return Probability { threshold: u64::MAX, always: true, p: 1.0 };
         }
         let t = (p * 18_446_744_073_709_551_616.0).round();
-        Probability {
-            threshold: if t >= 18_446_744_073_709_551_615.0 {
-                u64::MAX
-            } else {
-                t as u64
-            },
-            always: false,
-            p,
-        }
+        Probability { threshold: if t >= 18_446_744_073_709_551_615.0 { u64::MAX } else { t as u64 }, always: false, p }
     }
 
     /// The probability as a number.
@@ -205,11 +189,7 @@ impl CorrelatedBernoulli {
     /// One trial.
     #[inline]
     pub fn sample(&mut self, rng: &mut StageRng) -> bool {
-        let p = if self.last {
-            self.after_hit
-        } else {
-            self.after_miss
-        };
+        let p = if self.last { self.after_hit } else { self.after_miss };
         self.last = p.hit(rng);
         self.last
     }

@@ -27,10 +27,7 @@ pub struct UnitError {
 
 impl UnitError {
     fn new(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        UnitError {
-            message: message.into(),
-            hint: Some(hint.into()),
-        }
+        UnitError { message: message.into(), hint: Some(hint.into()) }
     }
 }
 
@@ -44,8 +41,7 @@ fn split_number(text: &str) -> (&str, &str) {
                 || c == '.'
                 || c == '_'
                 || (i == 0 && (c == '+' || c == '-'))
-                || ((c == 'e' || c == 'E')
-                    && t[i + 1..].starts_with(|n: char| n.is_ascii_digit() || n == '-')))
+                || ((c == 'e' || c == 'E') && t[i + 1..].starts_with(|n: char| n.is_ascii_digit() || n == '-')))
         })
         .map_or(t.len(), |(i, _)| i);
     (t[..end].trim(), t[end..].trim())
@@ -70,10 +66,9 @@ fn parse_number(num: &str, what: &str, original: &str, example: &str) -> Result<
                 Ok(v)
             }
         }
-        _ => Err(UnitError::new(
-            format!("{what} `{original}` is not a number"),
-            format!("write it as e.g. `{example}`"),
-        )),
+        _ => {
+            Err(UnitError::new(format!("{what} `{original}` is not a number"), format!("write it as e.g. `{example}`")))
+        }
     }
 }
 
@@ -104,10 +99,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, UnitError> {
     };
     let ns = (value * scale_ns).round();
     if ns > u64::MAX as f64 {
-        return Err(UnitError::new(
-            format!("duration `{text}` is too large"),
-            "use at most a few centuries",
-        ));
+        return Err(UnitError::new(format!("duration `{text}` is too large"), "use at most a few centuries"));
     }
     Ok(Duration::from_nanos(ns as u64))
 }
@@ -156,10 +148,7 @@ pub fn parse_rate(text: &str) -> Result<u64, UnitError> {
         ));
     }
     if bps > 1e15 {
-        return Err(UnitError::new(
-            format!("rate `{text}` is above 1 Pbit/s"),
-            "use at most `1000tbit`",
-        ));
+        return Err(UnitError::new(format!("rate `{text}` is above 1 Pbit/s"), "use at most `1000tbit`"));
     }
     Ok(bps as u64)
 }
@@ -214,11 +203,11 @@ pub fn format_duration(d: Duration) -> String {
     let ns = d.as_nanos();
     if ns == 0 {
         "0ms".to_string()
-    } else if ns % 1_000_000_000 == 0 {
+    } else if ns.is_multiple_of(1_000_000_000) {
         format!("{}s", ns / 1_000_000_000)
-    } else if ns % 1_000_000 == 0 {
+    } else if ns.is_multiple_of(1_000_000) {
         format!("{}ms", ns / 1_000_000)
-    } else if ns % 1_000 == 0 {
+    } else if ns.is_multiple_of(1_000) {
         format!("{}us", ns / 1_000)
     } else {
         format!("{ns}ns")
@@ -227,11 +216,11 @@ pub fn format_duration(d: Duration) -> String {
 
 /// Prints a rate the way tc would (`100mbit`, `1500kbit`, `64bit`).
 pub fn format_rate(bps: u64) -> String {
-    if bps % 1_000_000_000 == 0 {
+    if bps.is_multiple_of(1_000_000_000) {
         format!("{}gbit", bps / 1_000_000_000)
-    } else if bps % 1_000_000 == 0 {
+    } else if bps.is_multiple_of(1_000_000) {
         format!("{}mbit", bps / 1_000_000)
-    } else if bps % 1_000 == 0 {
+    } else if bps.is_multiple_of(1_000) {
         format!("{}kbit", bps / 1_000)
     } else {
         format!("{bps}bit")
@@ -240,9 +229,9 @@ pub fn format_rate(bps: u64) -> String {
 
 /// Prints a size in bytes (`1514b`, `64kb`).
 pub fn format_size(bytes: u64) -> String {
-    if bytes > 0 && bytes % (1024 * 1024) == 0 {
+    if bytes > 0 && bytes.is_multiple_of(1024 * 1024) {
         format!("{}mb", bytes / (1024 * 1024))
-    } else if bytes > 0 && bytes % 1024 == 0 {
+    } else if bytes > 0 && bytes.is_multiple_of(1024) {
         format!("{}kb", bytes / 1024)
     } else {
         format!("{bytes}b")

@@ -127,11 +127,7 @@ impl fmt::Debug for Mac {
 impl fmt::Display for Mac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let m = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            m[0], m[1], m[2], m[3], m[4], m[5]
-        )
+        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
     }
 }
 
@@ -242,11 +238,7 @@ impl PacketInfo {
     /// End of the transport header (start of the payload), or of the IP
     /// header when there is no transport header.
     pub fn headers_end(&self) -> usize {
-        if self.l4_offset > 0 {
-            self.l4_offset + self.l4_header_len
-        } else {
-            self.l3_offset
-        }
+        if self.l4_offset > 0 { self.l4_offset + self.l4_header_len } else { self.l3_offset }
     }
 
     /// True for IPv4 or IPv6.
@@ -348,10 +340,7 @@ pub fn parse(frame: &[u8]) -> Result<PacketInfo, WireError> {
                     _ => break,
                 }
             }
-            if matches!(
-                next,
-                ipproto::HOPOPT | ipproto::ROUTING | ipproto::DSTOPTS | ipproto::FRAGMENT
-            ) {
+            if matches!(next, ipproto::HOPOPT | ipproto::ROUTING | ipproto::DSTOPTS | ipproto::FRAGMENT) {
                 return Err(WireError::ExtensionChain);
             }
             info.proto = next;
@@ -679,11 +668,7 @@ pub fn sum(data: &[u8], initial: u64) -> u64 {
         n = (n & 0xffff) + (n >> 16);
     }
     let n16 = n as u16;
-    let be = if cfg!(target_endian = "little") {
-        n16.swap_bytes()
-    } else {
-        n16
-    };
+    let be = if cfg!(target_endian = "little") { n16.swap_bytes() } else { n16 };
     acc += u64::from(be);
     let rest = chunks.remainder();
     let mut i = 0;
@@ -764,11 +749,8 @@ pub fn fill_l4_checksum(frame: &mut [u8], info: &PacketInfo) -> bool {
     let seg = &mut frame[info.l4_offset..end];
     seg[at] = 0;
     seg[at + 1] = 0;
-    let initial = if info.proto == ipproto::ICMP {
-        0
-    } else {
-        pseudo_header(info.src_ip, info.dst_ip, info.proto, seg_len)
-    };
+    let initial =
+        if info.proto == ipproto::ICMP { 0 } else { pseudo_header(info.src_ip, info.dst_ip, info.proto, seg_len) };
     let mut ck = !fold(sum(seg, initial));
     if info.proto == ipproto::UDP && ck == 0 {
         ck = 0xffff;
@@ -849,15 +831,7 @@ pub mod build {
     }
 
     /// An IPv4 datagram with the given transport payload; checksums filled.
-    pub fn ipv4(
-        dst_mac: Mac,
-        src_mac: Mac,
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
-        proto: u8,
-        ttl: u8,
-        l4: &[u8],
-    ) -> Vec<u8> {
+    pub fn ipv4(dst_mac: Mac, src_mac: Mac, src: Ipv4Addr, dst: Ipv4Addr, proto: u8, ttl: u8, l4: &[u8]) -> Vec<u8> {
         let total = 20 + l4.len();
         let mut f = vec![0u8; ETH_HDR_LEN + total];
         write_eth(&mut f, dst_mac, src_mac, ethertype::IPV4);
@@ -910,12 +884,7 @@ pub mod build {
 
     /// An ICMPv6 neighbour advertisement for `target` (solicited, override,
     /// router flag set) with a target link-layer address option.
-    pub fn neighbor_advert(
-        our_mac: Mac,
-        target: Ipv6Addr,
-        to_mac: Mac,
-        to_ip: Ipv6Addr,
-    ) -> Vec<u8> {
+    pub fn neighbor_advert(our_mac: Mac, target: Ipv6Addr, to_mac: Mac, to_ip: Ipv6Addr) -> Vec<u8> {
         let mut l4 = vec![0u8; 32];
         l4[0] = 136;
         l4[4] = 0xe0; // router, solicited, override
@@ -930,16 +899,7 @@ pub mod build {
     /// solicited-node multicast group.
     pub fn neighbor_solicit(our_mac: Mac, our_ip: Ipv6Addr, target: Ipv6Addr) -> Vec<u8> {
         let t = target.octets();
-        let group = Ipv6Addr::new(
-            0xff02,
-            0,
-            0,
-            0,
-            0,
-            1,
-            0xff00 | u16::from(t[13]),
-            u16::from_be_bytes([t[14], t[15]]),
-        );
+        let group = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 1, 0xff00 | u16::from(t[13]), u16::from_be_bytes([t[14], t[15]]));
         let mut l4 = vec![0u8; 32];
         l4[0] = 135;
         l4[8..24].copy_from_slice(&target.octets());
@@ -955,6 +915,17 @@ pub mod build {
         &q[..q.len().min(max)]
     }
 
+    /// Type, code and the 32-bit "rest of header" of an ICMP error.
+    #[derive(Clone, Copy, Debug)]
+    pub struct IcmpError {
+        /// ICMP type.
+        pub icmp_type: u8,
+        /// ICMP code.
+        pub code: u8,
+        /// Next-hop MTU (frag needed / packet too big), else 0.
+        pub mtu: u32,
+    }
+
     /// An ICMPv4 error (time exceeded, destination unreachable, …) about
     /// `original`, sent from `from` back to the original source.
     pub fn icmpv4_error(
@@ -963,10 +934,9 @@ pub mod build {
         to_mac: Mac,
         original: &[u8],
         info: &PacketInfo,
-        icmp_type: u8,
-        code: u8,
-        mtu: u16,
+        e: IcmpError,
     ) -> Option<Vec<u8>> {
+        let (icmp_type, code, mtu) = (e.icmp_type, e.code, e.mtu as u16);
         let IpAddr::V4(to) = info.src_ip else {
             return None;
         };
@@ -986,10 +956,9 @@ pub mod build {
         to_mac: Mac,
         original: &[u8],
         info: &PacketInfo,
-        icmp_type: u8,
-        code: u8,
-        mtu: u32,
+        e: IcmpError,
     ) -> Option<Vec<u8>> {
+        let (icmp_type, code, mtu) = (e.icmp_type, e.code, e.mtu);
         let IpAddr::V6(to) = info.src_ip else {
             return None;
         };

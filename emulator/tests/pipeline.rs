@@ -58,13 +58,7 @@ fn tcp_superframe(id: u32, segs: usize, mss: u16) -> Packet {
         &l4,
     );
     let mut p = Packet::from_slice(&f);
-    p.meta.gso = Some(Gso {
-        kind: GsoKind::Tcp4,
-        size: mss,
-        ecn: false,
-        hdr_len: 0,
-        segs: 0,
-    });
+    p.meta.gso = Some(Gso { kind: GsoKind::Tcp4, size: mss, ecn: false, hdr_len: 0, segs: 0 });
     let info = wire::parse(p.data()).unwrap();
     p.prepare_gso(&info).unwrap();
     p.meta.origin = id;
@@ -177,10 +171,8 @@ fn assert_long_run_loss(spec: &str, seed: u64) {
     for id in &got {
         delivered[*id as usize] = true;
     }
-    let rates: Vec<f64> = delivered
-        .chunks(per as usize)
-        .map(|c| c.iter().filter(|&&d| !d).count() as f64 / f64::from(per))
-        .collect();
+    let rates: Vec<f64> =
+        delivered.chunks(per as usize).map(|c| c.iter().filter(|&&d| !d).count() as f64 / f64::from(per)).collect();
     let mean = rates.iter().sum::<f64>() / f64::from(batches);
     let var = rates.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / f64::from(batches - 1);
     let se = (var / f64::from(batches)).sqrt();
@@ -224,7 +216,10 @@ fn delay_distributions_have_the_configured_mean_and_sd() {
         // exceed the 99.9% sampling interval, or the test could not fail.
         let se_mean = want_sd / (n as f64).sqrt();
         let se_sd = want_sd * ((kurt - 1.0) / (4.0 * n as f64)).sqrt();
-        assert!(0.02 * 10e6 > Z999 * se_mean && 0.02 * want_sd > Z999 * se_sd, "{dist:?}: tolerance too tight for n={n}");
+        assert!(
+            0.02 * 10e6 > Z999 * se_mean && 0.02 * want_sd > Z999 * se_sd,
+            "{dist:?}: tolerance too tight for n={n}"
+        );
         assert!((mean - 10e6).abs() / 10e6 < 0.02, "{dist:?}: mean {mean}");
         assert!((sd - want_sd).abs() / want_sd < 0.02, "{dist:?}: sd {sd} want {want_sd}");
     }
@@ -278,7 +273,8 @@ fn delay_line_applies_the_sampled_delay() {
         sim.send(udp(i, 64), t);
     }
     sim.run_to_completion();
-    let d: Vec<f64> = sim.take_delivered().into_iter().map(|(p, t)| (t - sent[&p.meta.origin]).as_nanos() as f64).collect();
+    let d: Vec<f64> =
+        sim.take_delivered().into_iter().map(|(p, t)| (t - sent[&p.meta.origin]).as_nanos() as f64).collect();
     let (mean, sd, _) = moments(&d);
     assert!((mean - 10e6).abs() < Z999 * 2e6 / f64::from(n).sqrt(), "mean {mean}");
     assert!((sd - 2e6).abs() / 2e6 < 0.03, "sd {sd}");
@@ -363,11 +359,9 @@ fn measured_rate(rate: &str, frame: impl Fn(u32) -> Packet, per_sec: u64, secs: 
 #[test]
 fn shaper_rate_is_exact_over_ten_virtual_seconds() {
     // Offered load 1.2x the rate; error must be < 0.1%.
-    for (rate, bps, frame_bytes, gso) in [
-        ("1mbit", 1e6, 1514u64, false),
-        ("100mbit", 100e6, 1514, false),
-        ("10gbit", 10e9, 44 * 1448 + 54 * 44, true),
-    ] {
+    for (rate, bps, frame_bytes, gso) in
+        [("1mbit", 1e6, 1514u64, false), ("100mbit", 100e6, 1514, false), ("10gbit", 10e9, 44 * 1448 + 54 * 44, true)]
+    {
         let per_sec = (bps * 1.2 / 8.0 / frame_bytes as f64).ceil() as u64;
         let frame = |i: u32| if gso { tcp_superframe(i, 44, 1448) } else { udp(i, 1514 - 42) };
         let (measured, backlog) = measured_rate(rate, frame, per_sec, 10);
@@ -454,7 +448,8 @@ fn corrupted_packets_fail_their_checksum() {
 
 #[test]
 fn same_seed_same_decisions_other_seed_other_decisions() {
-    let spec = "delay: 5ms 2ms 30%\nloss: gemodel 3% 20%\nduplicate: 2%\ncorrupt: 1%\nreorder: 10%\nrate: 5mbit queue 50";
+    let spec =
+        "delay: 5ms 2ms 30%\nloss: gemodel 3% 20%\nduplicate: 2%\ncorrupt: 1%\nreorder: 10%\nrate: 5mbit queue 50";
     let run = |seed: u64| {
         let mut sim = PathSim::link(&imp(spec), seed);
         for i in 0..3000 {

@@ -39,7 +39,11 @@ fn every_example_topology_validates() {
 
 #[test]
 fn examples_have_the_shapes_the_readme_promises() {
-    let load = |n: &str| topology::load_file(&repo().join("topologies").join(n)).map(|x| x.0).unwrap_or_else(|(d, s)| panic!("{}", d.render(n, &s)));
+    let load = |n: &str| {
+        topology::load_file(&repo().join("topologies").join(n))
+            .map(|x| x.0)
+            .unwrap_or_else(|(d, s)| panic!("{}", d.render(n, &s)))
+    };
     let wan = load("wan.yaml");
     assert_eq!(wan.nodes.len(), 2);
     let l = &wan.links[wan.link_index("wan").unwrap()];
@@ -65,7 +69,11 @@ fn broken_files_report_line_and_column() {
     let mut failures = Vec::new();
     for f in files {
         let src = std::fs::read_to_string(&f).unwrap();
-        let expect = src.lines().next().and_then(|l| l.strip_prefix("# expect: ")).unwrap_or_else(|| panic!("{}: no expectation", f.display()));
+        let expect = src
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# expect: "))
+            .unwrap_or_else(|| panic!("{}: no expectation", f.display()));
         let mut parts = expect.splitn(3, ':');
         let line: u64 = parts.next().unwrap().parse().unwrap();
         let col: u64 = parts.next().unwrap().parse().unwrap();
@@ -88,10 +96,8 @@ fn broken_files_report_line_and_column() {
 #[test]
 fn garbage_never_panics() {
     use proptest::prelude::*;
-    let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
-        cases: 512,
-        ..Default::default()
-    });
+    let mut runner =
+        proptest::test_runner::TestRunner::new(proptest::test_runner::Config { cases: 512, ..Default::default() });
     let base = std::fs::read_to_string(repo().join("topologies/wan.yaml")).unwrap();
     runner
         .run(&(proptest::collection::vec((0usize..2000, any::<u8>()), 0..8), ".{0,200}"), |(edits, junk)| {

@@ -32,11 +32,7 @@ pub fn corrupt_one_bit(pkt: &mut Packet, rng: &mut StageRng) {
     let (start, end) = match wire::parse(pkt.data()) {
         Ok(info) if info.is_ip() => {
             let end = info.l3_offset + info.l3_len;
-            let start = if info.l4_offset > 0 {
-                info.l4_offset
-            } else {
-                info.l3_offset
-            };
+            let start = if info.l4_offset > 0 { info.l4_offset } else { info.l3_offset };
             (start, end)
         }
         _ => (0, pkt.len()),
@@ -62,11 +58,7 @@ pub struct Reorder {
 impl Reorder {
     /// From a spec.
     pub fn new(spec: &ReorderSpec) -> Self {
-        Reorder {
-            chance: CorrelatedBernoulli::new(spec.p, spec.correlation),
-            gap: spec.gap.max(1),
-            counter: 0,
-        }
+        Reorder { chance: CorrelatedBernoulli::new(spec.p, spec.correlation), gap: spec.gap.max(1), counter: 0 }
     }
 
     /// The expected share of packets sent ahead.

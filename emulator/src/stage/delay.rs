@@ -78,11 +78,7 @@ impl Jitter {
 
     fn next_z(rho: f64, innovation: f64, z: &mut f64, rng: &mut StageRng, first: bool) -> f64 {
         let e = rng.std_normal();
-        *z = if first || rho == 0.0 {
-            e
-        } else {
-            rho * *z + innovation * e
-        };
+        *z = if first || rho == 0.0 { e } else { rho * *z + innovation * e };
         *z
     }
 
@@ -99,16 +95,11 @@ impl Jitter {
         let (rho, inn) = (self.rho, self.innovation);
         let x = match self.dist {
             Distribution::Uniform => {
-                let u = if rho == 0.0 {
-                    rng.unit()
-                } else {
-                    normal_cdf(Self::next_z(rho, inn, &mut self.z1, rng, false))
-                };
+                let u =
+                    if rho == 0.0 { rng.unit() } else { normal_cdf(Self::next_z(rho, inn, &mut self.z1, rng, false)) };
                 self.mean_ns + self.jitter_ns * (2.0 * u - 1.0)
             }
-            Distribution::Normal => {
-                self.mean_ns + self.jitter_ns * Self::next_z(rho, inn, &mut self.z1, rng, false)
-            }
+            Distribution::Normal => self.mean_ns + self.jitter_ns * Self::next_z(rho, inn, &mut self.z1, rng, false),
             Distribution::Pareto => {
                 let u = if rho == 0.0 {
                     rng.open_unit()
@@ -212,10 +203,7 @@ impl DelayLine {
             if allow {
                 for (due, pkt, _) in self.fifo.drain(..) {
                     self.seq += 1;
-                    self.heap.push(Reverse(HeapEntry {
-                        key: HeapKey(due, self.seq),
-                        pkt,
-                    }));
+                    self.heap.push(Reverse(HeapEntry { key: HeapKey(due, self.seq), pkt }));
                 }
             } else {
                 let mut all: Vec<HeapEntry> = self.heap.drain().map(|Reverse(e)| e).collect();
@@ -247,11 +235,7 @@ impl DelayLine {
 
     /// The earliest due time.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.allow_reorder {
-            self.heap.peek().map(|Reverse(e)| e.key.0)
-        } else {
-            self.fifo.front().map(|f| f.0)
-        }
+        if self.allow_reorder { self.heap.peek().map(|Reverse(e)| e.key.0) } else { self.fifo.front().map(|f| f.0) }
     }
 
     /// Offers a packet that left the previous stage at `departure`. Call
@@ -276,10 +260,7 @@ impl DelayLine {
         self.held_segs += u64::from(segs);
         if self.allow_reorder {
             self.seq += 1;
-            self.heap.push(Reverse(HeapEntry {
-                key: HeapKey(due, self.seq),
-                pkt,
-            }));
+            self.heap.push(Reverse(HeapEntry { key: HeapKey(due, self.seq), pkt }));
         } else {
             self.last_due = due;
             self.fifo.push_back((due, pkt, segs));
@@ -330,10 +311,7 @@ mod tests {
 
     #[test]
     fn fifo_line_never_reorders_under_jitter() {
-        let spec = DelaySpec {
-            jitter: Duration::from_millis(5),
-            ..DelaySpec::fixed(Duration::from_millis(10))
-        };
+        let spec = DelaySpec { jitter: Duration::from_millis(5), ..DelaySpec::fixed(Duration::from_millis(10)) };
         let mut line = DelayLine::new(Some(&spec));
         let mut rng = StageRng::from_seed(3);
         for i in 0..1000u64 {

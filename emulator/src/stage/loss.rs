@@ -46,32 +46,14 @@ impl Loss {
     pub fn new(spec: &LossSpec) -> Self {
         match *spec {
             LossSpec::Random { p, correlation } => Loss::Random(CorrelatedBernoulli::new(p, correlation)),
-            LossSpec::GilbertElliott {
-                p,
-                r,
-                one_minus_h,
-                one_minus_k,
-            } => Loss::GilbertElliott {
+            LossSpec::GilbertElliott { p, r, one_minus_h, one_minus_k } => Loss::GilbertElliott {
                 to_bad: Probability::new(p),
                 to_good: Probability::new(r),
                 loss_bad: Probability::new(one_minus_h),
                 loss_good: Probability::new(one_minus_k),
                 bad: false,
             },
-            LossSpec::FourState {
-                p13,
-                p31,
-                p32,
-                p23,
-                p14,
-            } => Loss::FourState {
-                p13,
-                p31,
-                p32,
-                p23,
-                p14,
-                state: 1,
-            },
+            LossSpec::FourState { p13, p31, p32, p23, p14 } => Loss::FourState { p13, p31, p32, p23, p14, state: 1 },
         }
     }
 
@@ -80,13 +62,7 @@ impl Loss {
     pub fn decide(&mut self, rng: &mut StageRng) -> bool {
         match self {
             Loss::Random(b) => b.sample(rng),
-            Loss::GilbertElliott {
-                to_bad,
-                to_good,
-                loss_bad,
-                loss_good,
-                bad,
-            } => {
+            Loss::GilbertElliott { to_bad, to_good, loss_bad, loss_good, bad } => {
                 if *bad {
                     if to_good.hit(rng) {
                         *bad = false;
@@ -94,20 +70,9 @@ impl Loss {
                 } else if to_bad.hit(rng) {
                     *bad = true;
                 }
-                if *bad {
-                    loss_bad.hit(rng)
-                } else {
-                    loss_good.hit(rng)
-                }
+                if *bad { loss_bad.hit(rng) } else { loss_good.hit(rng) }
             }
-            Loss::FourState {
-                p13,
-                p31,
-                p32,
-                p23,
-                p14,
-                state,
-            } => {
+            Loss::FourState { p13, p31, p32, p23, p14, state } => {
                 let u = rng.unit();
                 *state = match *state {
                     1 => {

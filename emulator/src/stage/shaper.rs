@@ -201,13 +201,7 @@ mod tests {
     }
 
     fn spec(rate_bps: u64, burst: u64, queue: u32) -> RateSpec {
-        RateSpec {
-            rate_bps,
-            burst_bytes: burst,
-            queue_packets: Some(queue),
-            queue_bytes: None,
-            overhead_bytes: 0,
-        }
+        RateSpec { rate_bps, burst_bytes: burst, queue_packets: Some(queue), queue_bytes: None, overhead_bytes: 0 }
     }
 
     #[test]
@@ -222,10 +216,7 @@ mod tests {
         let mut out = Vec::new();
         s.release_due(Instant::from_millis(10), &mut |p, t| out.push((p.len(), t)));
         let times: Vec<_> = out.iter().map(|o| o.1).collect();
-        assert_eq!(
-            times,
-            vec![Instant::from_millis(1), Instant::from_millis(2), Instant::from_millis(3)]
-        );
+        assert_eq!(times, vec![Instant::from_millis(1), Instant::from_millis(2), Instant::from_millis(3)]);
         assert_eq!(s.poll_timeout(), None);
     }
 

@@ -38,9 +38,12 @@ impl Cidr {
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match p {
             None => max,
-            Some(p) => p.trim().parse::<u8>().ok().filter(|&v| v <= max).ok_or_else(|| {
-                format!("`{s}` has a bad prefix length{HINT_SEP}use /0 to /{max}")
-            })?,
+            Some(p) => p
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|&v| v <= max)
+                .ok_or_else(|| format!("`{s}` has a bad prefix length{HINT_SEP}use /0 to /{max}"))?,
         };
         Ok(Cidr { addr, prefix })
     }

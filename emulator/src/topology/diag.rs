@@ -47,13 +47,7 @@ impl Diagnostic {
 
     /// A diagnostic with no location.
     pub fn global(message: impl Into<String>) -> Self {
-        Diagnostic {
-            line: 0,
-            column: 0,
-            len: 1,
-            message: message.into(),
-            hint: None,
-        }
+        Diagnostic { line: 0, column: 0, len: 1, message: message.into(), hint: None }
     }
 
     /// Adds a hint.
@@ -68,13 +62,7 @@ impl Diagnostic {
             Some((m, h)) => (m.to_string(), Some(h.to_string())),
             None => (text.to_string(), None),
         };
-        Diagnostic {
-            line,
-            column,
-            len: len.max(1),
-            message,
-            hint,
-        }
+        Diagnostic { line, column, len: len.max(1), message, hint }
     }
 
     /// `file:line:column: message` (one line, no snippet).

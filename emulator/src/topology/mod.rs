@@ -37,7 +37,9 @@ fn yaml_error(e: &serde_saphyr::Error) -> Diagnostic {
             d.message = d.message.replace(", set DuplicateKeyPolicy in Options if acceptable", "");
             d.hint = Some("every name must be unique; rename one of them".into());
         } else if d.message.contains("while parsing") || d.message.contains("while scanning") {
-            d.hint = Some("a YAML syntax error: check brackets, quotes and indentation on this line and the one before".into());
+            d.hint = Some(
+                "a YAML syntax error: check brackets, quotes and indentation on this line and the one before".into(),
+            );
         } else {
             d.hint = Some("see the topology format in README.md".into());
         }

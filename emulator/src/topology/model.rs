@@ -361,10 +361,16 @@ impl Serialize for Topology {
                 o.insert("a".into(), self.endpoint_name(l.a).into());
                 o.insert("b".into(), self.endpoint_name(l.b).into());
                 if !l.a_to_b.is_clean() {
-                    o.insert("a_to_b".into(), serde_json::to_value(ImpairmentsDoc::from(&l.a_to_b)).unwrap_or_default());
+                    o.insert(
+                        "a_to_b".into(),
+                        serde_json::to_value(ImpairmentsDoc::from(&l.a_to_b)).unwrap_or_default(),
+                    );
                 }
                 if !l.b_to_a.is_clean() {
-                    o.insert("b_to_a".into(), serde_json::to_value(ImpairmentsDoc::from(&l.b_to_a)).unwrap_or_default());
+                    o.insert(
+                        "b_to_a".into(),
+                        serde_json::to_value(ImpairmentsDoc::from(&l.b_to_a)).unwrap_or_default(),
+                    );
                 }
                 if let Some(sc) = &l.script {
                     let mut so = serde_json::Map::new();

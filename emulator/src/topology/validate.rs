@@ -66,13 +66,13 @@ impl Ctx {
 
 /// Turns the file into a model, or returns every problem found.
 pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>) -> Result<Topology, Diagnostics> {
-    let mut cx = Ctx {
-        diags: Diagnostics::default(),
-    };
+    let mut cx = Ctx { diags: Diagnostics::default() };
     let name = match &cfg.name {
         Some(n) if !valid_name(&n.value) => {
-            cx.err(Diagnostic::spanned(n, format!("invalid topology name `{}`", n.value))
-                .hint("use letters, digits, `-`, `_` or `.` (at most 40 characters)"));
+            cx.err(
+                Diagnostic::spanned(n, format!("invalid topology name `{}`", n.value))
+                    .hint("use letters, digits, `-`, `_` or `.` (at most 40 characters)"),
+            );
             n.value.clone()
         }
         Some(n) => n.value.clone(),
@@ -85,20 +85,28 @@ pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>
     let mut seg_ids: HashMap<String, SegmentId> = HashMap::new();
     for (key, _) in &cfg.nodes.0 {
         if !valid_name(&key.value) {
-            cx.err(Diagnostic::spanned(key, format!("invalid node name `{}`", key.value))
-                .hint("use letters, digits, `-`, `_` or `.`, starting with a letter or digit (at most 40 characters)"));
+            cx.err(
+                Diagnostic::spanned(key, format!("invalid node name `{}`", key.value)).hint(
+                    "use letters, digits, `-`, `_` or `.`, starting with a letter or digit (at most 40 characters)",
+                ),
+            );
         }
         let id = node_ids.len();
         node_ids.entry(key.value.clone()).or_insert(id);
     }
     for (key, _) in &cfg.segments.0 {
         if !valid_name(&key.value) {
-            cx.err(Diagnostic::spanned(key, format!("invalid segment name `{}`", key.value))
-                .hint("use letters, digits, `-`, `_` or `.`, starting with a letter or digit (at most 40 characters)"));
+            cx.err(
+                Diagnostic::spanned(key, format!("invalid segment name `{}`", key.value)).hint(
+                    "use letters, digits, `-`, `_` or `.`, starting with a letter or digit (at most 40 characters)",
+                ),
+            );
         }
         if node_ids.contains_key(&key.value) {
-            cx.err(Diagnostic::spanned(key, format!("duplicate name `{}`: a node already has it", key.value))
-                .hint("nodes and segments share one namespace; rename one of them"));
+            cx.err(
+                Diagnostic::spanned(key, format!("duplicate name `{}`: a node already has it", key.value))
+                    .hint("nodes and segments share one namespace; rename one of them"),
+            );
         }
         let id = seg_ids.len();
         seg_ids.entry(key.value.clone()).or_insert(id);
@@ -106,8 +114,10 @@ pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>
     let mut link_names: HashMap<String, ()> = HashMap::new();
     for (key, _) in &cfg.links.0 {
         if !valid_name(&key.value) {
-            cx.err(Diagnostic::spanned(key, format!("invalid link name `{}`", key.value))
-                .hint("use letters, digits, `-`, `_` or `.` (at most 40 characters)"));
+            cx.err(
+                Diagnostic::spanned(key, format!("invalid link name `{}`", key.value))
+                    .hint("use letters, digits, `-`, `_` or `.` (at most 40 characters)"),
+            );
         }
         link_names.insert(key.value.clone(), ());
     }
@@ -130,8 +140,10 @@ pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>
         let kind = match sc.kind.value.as_str() {
             "switch" => {
                 if let Some(a) = sc.addresses.as_ref().and_then(|a| a.first()) {
-                    cx.err(Diagnostic::spanned(a, format!("switch `{}` cannot have addresses", key.value))
-                        .hint("a switch only forwards frames; give addresses to a `router` segment"));
+                    cx.err(
+                        Diagnostic::spanned(a, format!("switch `{}` cannot have addresses", key.value))
+                            .hint("a switch only forwards frames; give addresses to a `router` segment"),
+                    );
                 }
                 SegmentKind::Switch
             }
@@ -141,19 +153,36 @@ pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>
                     check_owner(&mut cx, &mut addr_owner, a, &key.value);
                     for b in &addrs[..i] {
                         if a.value.overlaps(b) && a.value.network() == b.network() && a.value.prefix == b.prefix {
-                            cx.err(Diagnostic::spanned(a, format!("router `{}` has two addresses in {}/{}", key.value, a.value.network(), a.value.prefix))
-                                .hint("one address per subnet per router"));
+                            cx.err(
+                                Diagnostic::spanned(
+                                    a,
+                                    format!(
+                                        "router `{}` has two addresses in {}/{}",
+                                        key.value,
+                                        a.value.network(),
+                                        a.value.prefix
+                                    ),
+                                )
+                                .hint("one address per subnet per router"),
+                            );
                         } else if a.value.overlaps(b) {
-                            cx.err(Diagnostic::spanned(a, format!("address {} overlaps {} on router `{}`", a.value, b, key.value))
-                                .hint("subnets on one router must not overlap"));
+                            cx.err(
+                                Diagnostic::spanned(
+                                    a,
+                                    format!("address {} overlaps {} on router `{}`", a.value, b, key.value),
+                                )
+                                .hint("subnets on one router must not overlap"),
+                            );
                         }
                     }
                 }
                 SegmentKind::Router { addresses: addrs }
             }
             other => {
-                cx.err(Diagnostic::spanned(&sc.kind, format!("unknown segment kind `{other}`"))
-                    .hint("use `switch` (L2, MAC learning) or `router` (L3, longest prefix match)"));
+                cx.err(
+                    Diagnostic::spanned(&sc.kind, format!("unknown segment kind `{other}`"))
+                        .hint("use `switch` (L2, MAC learning) or `router` (L3, longest prefix match)"),
+                );
                 SegmentKind::Switch
             }
         };
@@ -180,7 +209,10 @@ pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>
             if let Some(&s) = seg_ids.get(&end.value) {
                 return Some(Endpoint::Segment(s));
             }
-            let mut d = Diagnostic::spanned(end, format!("link `{}` refers to `{}`, which is neither a node nor a segment", key.value, end.value));
+            let mut d = Diagnostic::spanned(
+                end,
+                format!("link `{}` refers to `{}`, which is neither a node nor a segment", key.value, end.value),
+            );
             d = match suggest(&end.value, all_names.iter().map(String::as_str)) {
                 Some(s) => d.hint(format!("did you mean `{s}`?")),
                 None => d.hint("define it under `nodes:` or `segments:`"),
@@ -203,8 +235,11 @@ pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>
         };
         match (a, b) {
             (Endpoint::Node(_), Endpoint::Node(_)) => {
-                cx.err(Diagnostic::spanned(&lc.b, format!("link `{}` joins two nodes", key.value))
-                    .hint("links join a node to a segment, or two segments; put a `switch` segment between the nodes"));
+                cx.err(
+                    Diagnostic::spanned(&lc.b, format!("link `{}` joins two nodes", key.value)).hint(
+                        "links join a node to a segment, or two segments; put a `switch` segment between the nodes",
+                    ),
+                );
                 continue;
             }
             (x, y) if x == y => {
@@ -214,8 +249,16 @@ pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>
             (Endpoint::Segment(x), Endpoint::Segment(y)) => {
                 let k = (x.min(y), x.max(y));
                 if let Some(prev) = seg_pairs.get(&k) {
-                    cx.err(Diagnostic::spanned(key, format!("link `{}` duplicates link `{prev}` between `{}` and `{}`", key.value, lc.a.value, lc.b.value))
-                        .hint("one link per pair of segments; put both impairments on one link"));
+                    cx.err(
+                        Diagnostic::spanned(
+                            key,
+                            format!(
+                                "link `{}` duplicates link `{prev}` between `{}` and `{}`",
+                                key.value, lc.a.value, lc.b.value
+                            ),
+                        )
+                        .hint("one link per pair of segments; put both impairments on one link"),
+                    );
                     continue;
                 }
                 seg_pairs.insert(k, key.value.clone());
@@ -226,11 +269,16 @@ pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>
             match e {
                 Endpoint::Node(n) => {
                     if let Some((prev, _)) = node_link[n] {
-                        cx.err(Diagnostic::spanned(key, format!(
-                            "node `{}` is already linked by `{}`; a node has exactly one link",
-                            nodes[n].name, links[prev].name
-                        ))
-                        .hint("give the node one link to a segment; use a switch segment to fan out"));
+                        cx.err(
+                            Diagnostic::spanned(
+                                key,
+                                format!(
+                                    "node `{}` is already linked by `{}`; a node has exactly one link",
+                                    nodes[n].name, links[prev].name
+                                ),
+                            )
+                            .hint("give the node one link to a segment; use a switch segment to fan out"),
+                        );
                     } else {
                         node_link[n] = Some((id, key.referenced));
                     }
@@ -238,15 +286,7 @@ pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>
                 Endpoint::Segment(s) => segments[s].links.push(id),
             }
         }
-        links.push(Link {
-            name: key.value.clone(),
-            a,
-            b,
-            a_to_b,
-            b_to_a,
-            script,
-            labels: lc.labels.clone(),
-        });
+        links.push(Link { name: key.value.clone(), a, b, a_to_b, b_to_a, script, labels: lc.labels.clone() });
     }
     for (n, l) in node_link.iter().enumerate() {
         match l {
@@ -280,11 +320,16 @@ pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>
     for (n, node) in topo.nodes.iter().enumerate() {
         let (seg, _) = topo.node_attachment(n);
         if node.is_l3() && !topo.segments[seg].is_router() {
-            cx.err(Diagnostic::at(&node_locs[n], format!(
-                "node `{}` uses a TUN device (IP packets, no Ethernet) but is linked to switch `{}`",
-                node.name, topo.segments[seg].name
-            ))
-            .hint("link it to a `router` segment, or use `device: tap` for an Ethernet device"));
+            cx.err(
+                Diagnostic::at(
+                    &node_locs[n],
+                    format!(
+                        "node `{}` uses a TUN device (IP packets, no Ethernet) but is linked to switch `{}`",
+                        node.name, topo.segments[seg].name
+                    ),
+                )
+                .hint("link it to a `router` segment, or use `device: tap` for an Ethernet device"),
+            );
         }
     }
     check_gateways(&mut cx, &topo, &cfg, &l2);
@@ -314,8 +359,10 @@ pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>
 
 fn check_owner(cx: &mut Ctx, owners: &mut HashMap<IpAddr, (String, Location)>, a: &Spanned<Cidr>, owner: &str) {
     if let Some((prev, _)) = owners.get(&a.value.addr) {
-        cx.err(Diagnostic::spanned(a, format!("address {} is already used by `{prev}`", a.value.addr))
-            .hint("every address must be unique across nodes and routers"));
+        cx.err(
+            Diagnostic::spanned(a, format!("address {} is already used by `{prev}`", a.value.addr))
+                .hint("every address must be unique across nodes and routers"),
+        );
     } else {
         owners.insert(a.value.addr, (owner.to_string(), a.referenced));
     }
@@ -334,16 +381,15 @@ fn build_node(
     let not_for = |cx: &mut Ctx, present: bool, loc: Option<&Location>, field: &str, hint: &str| {
         if present {
             if let Some(loc) = loc {
-                cx.err(Diagnostic::at(loc, format!("`{field}` is not valid for a `{kind}` node")).hint(hint.to_string()));
+                cx.err(
+                    Diagnostic::at(loc, format!("`{field}` is not valid for a `{kind}` node")).hint(hint.to_string()),
+                );
             }
         }
     };
     let mut node = Node {
         name: name.clone(),
-        kind: NodeKind::Host {
-            device: DeviceKind::Veth,
-            netns: None,
-        },
+        kind: NodeKind::Host { device: DeviceKind::Veth, netns: None },
         addresses: Vec::new(),
         gateways: Vec::new(),
         mtu: None,
@@ -354,22 +400,32 @@ fn build_node(
     let netns = nc.netns.as_ref().map(|n| n.value.clone());
     match kind {
         "host" => {
-            not_for(cx, nc.interface.is_some(), nc.interface.as_ref().map(|s| &s.referenced), "interface",
-                "a host is a namespace faultmesh creates; to use an existing interface, use `kind: attach`");
+            not_for(
+                cx,
+                nc.interface.is_some(),
+                nc.interface.as_ref().map(|s| &s.referenced),
+                "interface",
+                "a host is a namespace faultmesh creates; to use an existing interface, use `kind: attach`",
+            );
             let device = match nc.device.as_ref().map(|d| d.value.as_str()) {
                 None | Some("veth") => DeviceKind::Veth,
                 Some("tun") => DeviceKind::Tun,
                 Some("tap") => DeviceKind::Tap,
                 Some(other) => {
                     if let Some(d) = &nc.device {
-                        cx.err(Diagnostic::spanned(d, format!("unknown host device `{other}`")).hint("use `veth` (default), `tun` or `tap`"));
+                        cx.err(
+                            Diagnostic::spanned(d, format!("unknown host device `{other}`"))
+                                .hint("use `veth` (default), `tun` or `tap`"),
+                        );
                     }
                     DeviceKind::Veth
                 }
             };
             if nc.addresses.as_ref().is_none_or(|a| a.value.is_empty()) {
-                cx.err(Diagnostic::spanned(key, format!("host `{name}` has no addresses"))
-                    .hint("add e.g. `addresses: [10.0.1.2/24]`"));
+                cx.err(
+                    Diagnostic::spanned(key, format!("host `{name}` has no addresses"))
+                        .hint("add e.g. `addresses: [10.0.1.2/24]`"),
+                );
             }
             node.kind = NodeKind::Host { device, netns };
         }
@@ -380,32 +436,55 @@ fn build_node(
                 (nc.device.is_some(), nc.device.as_ref().map(|s| &s.referenced), "device"),
                 (nc.mac.is_some(), nc.mac.as_ref().map(|s| &s.referenced), "mac"),
             ] {
-                not_for(cx, present, loc, field, "faultmesh does not configure an attached interface; configure it where it lives");
+                not_for(
+                    cx,
+                    present,
+                    loc,
+                    field,
+                    "faultmesh does not configure an attached interface; configure it where it lives",
+                );
             }
             match &nc.interface {
                 Some(i) => {
                     if i.value.is_empty() || i.value.len() > 15 {
-                        cx.err(Diagnostic::spanned(i, format!("`{}` is not a valid interface name", i.value))
-                            .hint("Linux interface names have 1 to 15 characters"));
+                        cx.err(
+                            Diagnostic::spanned(i, format!("`{}` is not a valid interface name", i.value))
+                                .hint("Linux interface names have 1 to 15 characters"),
+                        );
                     }
                     node.kind = NodeKind::Attach { interface: i.value.clone(), netns }
                 }
                 None => {
-                    cx.err(Diagnostic::spanned(key, format!("attach node `{name}` has no `interface`"))
-                        .hint("name the existing interface, e.g. `interface: veth-app1`"));
+                    cx.err(
+                        Diagnostic::spanned(key, format!("attach node `{name}` has no `interface`"))
+                            .hint("name the existing interface, e.g. `interface: veth-app1`"),
+                    );
                 }
             }
         }
         "tun" | "tap" => {
-            not_for(cx, nc.interface.is_some(), nc.interface.as_ref().map(|s| &s.referenced), "interface",
-                "a tun/tap node is a device faultmesh creates; name it with `device:`");
+            not_for(
+                cx,
+                nc.interface.is_some(),
+                nc.interface.as_ref().map(|s| &s.referenced),
+                "interface",
+                "a tun/tap node is a device faultmesh creates; name it with `device:`",
+            );
             if kind == "tun" {
-                not_for(cx, nc.mac.is_some(), nc.mac.as_ref().map(|s| &s.referenced), "mac", "a TUN device has no MAC address");
+                not_for(
+                    cx,
+                    nc.mac.is_some(),
+                    nc.mac.as_ref().map(|s| &s.referenced),
+                    "mac",
+                    "a TUN device has no MAC address",
+                );
             }
             if let Some(d) = &nc.device {
                 if d.value.is_empty() || d.value.len() > 15 {
-                    cx.err(Diagnostic::spanned(d, format!("`{}` is not a valid interface name", d.value))
-                        .hint("Linux interface names have 1 to 15 characters"));
+                    cx.err(
+                        Diagnostic::spanned(d, format!("`{}` is not a valid interface name", d.value))
+                            .hint("Linux interface names have 1 to 15 characters"),
+                    );
                 }
             }
             node.kind = NodeKind::Device {
@@ -415,15 +494,28 @@ fn build_node(
             };
         }
         other => {
-            cx.err(Diagnostic::spanned(&nc.kind, format!("unknown node kind `{other}`"))
-                .hint("use `host` (a namespace faultmesh creates), `attach` (an existing interface), `tun` or `tap`"));
+            cx.err(
+                Diagnostic::spanned(&nc.kind, format!("unknown node kind `{other}`")).hint(
+                    "use `host` (a namespace faultmesh creates), `attach` (an existing interface), `tun` or `tap`",
+                ),
+            );
         }
     }
     for a in nc.addresses.iter().flat_map(|a| a.value.iter()) {
         check_owner(cx, owners, a, name);
-        if let Some(prev) = node.addresses.iter().find(|b| b.overlaps(&a.value) && b.addr.is_ipv4() == a.value.addr.is_ipv4() && b.prefix == a.value.prefix && b.network() == a.value.network()) {
-            cx.err(Diagnostic::spanned(a, format!("node `{name}` has two addresses in the same subnet ({prev} and {})", a.value))
-                .hint("one address per subnet per node"));
+        if let Some(prev) = node.addresses.iter().find(|b| {
+            b.overlaps(&a.value)
+                && b.addr.is_ipv4() == a.value.addr.is_ipv4()
+                && b.prefix == a.value.prefix
+                && b.network() == a.value.network()
+        }) {
+            cx.err(
+                Diagnostic::spanned(
+                    a,
+                    format!("node `{name}` has two addresses in the same subnet ({prev} and {})", a.value),
+                )
+                .hint("one address per subnet per node"),
+            );
         }
         node.addresses.push(a.value);
     }
@@ -432,8 +524,10 @@ fn build_node(
         for &gw in &g.value.0 {
             let fam = usize::from(gw.is_ipv6());
             if seen[fam] {
-                cx.err(Diagnostic::spanned(g, format!("node `{name}` has two {} gateways", family(gw)))
-                    .hint("one default gateway per address family"));
+                cx.err(
+                    Diagnostic::spanned(g, format!("node `{name}` has two {} gateways", family(gw)))
+                        .hint("one default gateway per address family"),
+                );
             }
             seen[fam] = true;
             if !node.addresses.iter().any(|a| a.contains(gw)) {
@@ -443,12 +537,21 @@ fn build_node(
                     .filter(|a| a.addr.is_ipv4() == gw.is_ipv4())
                     .map(|a| format!("{}/{}", a.network(), a.prefix))
                     .collect();
-                cx.err(Diagnostic::spanned(g, format!(
-                    "gateway {gw} of `{name}` is not in any of its {} subnets{}",
-                    family(gw),
-                    if subnets.is_empty() { String::from(" (it has none)") } else { format!(" ({})", subnets.join(", ")) }
-                ))
-                .hint("a gateway must be on-link: pick an address of the router inside the node's subnet"));
+                cx.err(
+                    Diagnostic::spanned(
+                        g,
+                        format!(
+                            "gateway {gw} of `{name}` is not in any of its {} subnets{}",
+                            family(gw),
+                            if subnets.is_empty() {
+                                String::from(" (it has none)")
+                            } else {
+                                format!(" ({})", subnets.join(", "))
+                            }
+                        ),
+                    )
+                    .hint("a gateway must be on-link: pick an address of the router inside the node's subnet"),
+                );
             }
             node.gateways.push(gw);
         }
@@ -456,8 +559,12 @@ fn build_node(
     if let Some(m) = &nc.mtu {
         let min = if node.addresses.iter().any(|a| a.addr.is_ipv6()) { 1280 } else { 68 };
         if m.value < min || m.value > 65535 {
-            cx.err(Diagnostic::spanned(m, format!("MTU {} is out of range", m.value))
-                .hint(format!("use {min} to 65535{}", if min == 1280 { " (IPv6 needs at least 1280)" } else { "" })));
+            cx.err(
+                Diagnostic::spanned(m, format!("MTU {} is out of range", m.value)).hint(format!(
+                    "use {min} to 65535{}",
+                    if min == 1280 { " (IPv6 needs at least 1280)" } else { "" }
+                )),
+            );
         }
         node.mtu = Some(m.value);
     }
@@ -465,7 +572,10 @@ fn build_node(
         Some(m) => match m.value.parse::<Mac>() {
             Ok(mac) if !mac.is_multicast() && mac != Mac::ZERO => Some(mac),
             Ok(_) => {
-                cx.err(Diagnostic::spanned(m, format!("MAC {} is not a unicast address", m.value)).hint("use e.g. 02:00:00:00:00:01"));
+                cx.err(
+                    Diagnostic::spanned(m, format!("MAC {} is not a unicast address", m.value))
+                        .hint("use e.g. 02:00:00:00:00:01"),
+                );
                 None
             }
             Err(e) => {
@@ -484,7 +594,12 @@ fn build_node(
     node
 }
 
-fn impairments_of(cx: &mut Ctx, c: Option<&ImpairmentsConfig>, link: &str, which: &str) -> (Impairments, Option<Location>) {
+fn impairments_of(
+    cx: &mut Ctx,
+    c: Option<&ImpairmentsConfig>,
+    link: &str,
+    which: &str,
+) -> (Impairments, Option<Location>) {
     let Some(c) = c else {
         return (Impairments::default(), None);
     };
@@ -499,7 +614,10 @@ fn impairments_of(cx: &mut Ctx, c: Option<&ImpairmentsConfig>, link: &str, which
     };
     if let Some(m) = &c.mtu {
         if m.value < 68 || m.value > 65535 {
-            cx.err(Diagnostic::spanned(m, format!("link `{link}` {which}: MTU {} is out of range", m.value)).hint("use 68 to 65535 (IPv6 traffic needs at least 1280)"));
+            cx.err(
+                Diagnostic::spanned(m, format!("link `{link}` {which}: MTU {} is out of range", m.value))
+                    .hint("use 68 to 65535 (IPv6 traffic needs at least 1280)"),
+            );
         }
     }
     (imp, c.reorder.as_ref().map(|r| r.referenced))
@@ -528,7 +646,10 @@ fn build_script(cx: &mut Ctx, s: &super::config::ScriptConfig, base_dir: Option<
         Some("drop") => true,
         Some(other) => {
             if let Some(o) = &s.on_error {
-                cx.err(Diagnostic::spanned(o, format!("unknown on_error `{other}`")).hint("use `pass` (default) or `drop`"));
+                cx.err(
+                    Diagnostic::spanned(o, format!("unknown on_error `{other}`"))
+                        .hint("use `pass` (default) or `drop`"),
+                );
             }
             false
         }
@@ -539,7 +660,10 @@ fn build_script(cx: &mut Ctx, s: &super::config::ScriptConfig, base_dir: Option<
         Some("b_to_a") => [false, true],
         Some(other) => {
             if let Some(o) = &s.direction {
-                cx.err(Diagnostic::spanned(o, format!("unknown direction `{other}`")).hint("use `a_to_b`, `b_to_a` or `both`"));
+                cx.err(
+                    Diagnostic::spanned(o, format!("unknown direction `{other}`"))
+                        .hint("use `a_to_b`, `b_to_a` or `both`"),
+                );
             }
             [true, true]
         }
@@ -550,16 +674,12 @@ fn build_script(cx: &mut Ctx, s: &super::config::ScriptConfig, base_dir: Option<
         _ => Path::new(&file).to_path_buf(),
     };
     if base_dir.is_some() && !path.is_file() {
-        cx.err(Diagnostic::spanned(&s.file, format!("script `{file}` not found (looked at {})", path.display()))
-            .hint("paths are relative to the topology file"));
+        cx.err(
+            Diagnostic::spanned(&s.file, format!("script `{file}` not found (looked at {})", path.display()))
+                .hint("paths are relative to the topology file"),
+        );
     }
-    Some(ScriptRef {
-        path,
-        file,
-        params: s.params.clone(),
-        drop_on_error,
-        directions,
-    })
+    Some(ScriptRef { path, file, params: s.params.clone(), drop_on_error, directions })
 }
 
 /// The L2 broadcast domain of every segment: switches joined by links share
@@ -590,7 +710,8 @@ fn l2_domains(cx: &mut Ctx, topo: &Topology, cfg: &TopologyConfig) -> L2 {
             if !topo.segments[x].is_router() && !topo.segments[y].is_router() {
                 let (dx, dy) = (find(&mut dom, x), find(&mut dom, y));
                 if dx == dy {
-                    let loc = cfg.links.0.iter().find(|(k, _)| k.value == topo.links[li].name).map(|(k, _)| k.referenced);
+                    let loc =
+                        cfg.links.0.iter().find(|(k, _)| k.value == topo.links[li].name).map(|(k, _)| k.referenced);
                     if let Some(loc) = loc {
                         cx.err(Diagnostic::at(&loc, format!("link `{}` closes a loop of switches", link.name))
                             .hint("faultmesh switches do not run spanning tree; remove one link of the loop or make a segment a router"));
@@ -641,13 +762,21 @@ fn check_gateways(cx: &mut Ctx, topo: &Topology, cfg: &TopologyConfig, l2: &L2) 
             if owned {
                 continue;
             }
-            let d = Diagnostic::spanned(gw_cfg, format!(
-                "gateway {gw} of `{}` cannot be routed: no router reachable from it has that address",
-                node.name
-            ));
+            let d = Diagnostic::spanned(
+                gw_cfg,
+                format!(
+                    "gateway {gw} of `{}` cannot be routed: no router reachable from it has that address",
+                    node.name
+                ),
+            );
             cx.err(match routers.first() {
-                Some(&r) => d.hint(format!("add `{gw}/<prefix>` to the `addresses` of router `{}`", topo.segments[r].name)),
-                None => d.hint(format!("`{}` sits on `{}`, which reaches no router; link a `router` segment to it", node.name, topo.segments[seg].name)),
+                Some(&r) => {
+                    d.hint(format!("add `{gw}/<prefix>` to the `addresses` of router `{}`", topo.segments[r].name))
+                }
+                None => d.hint(format!(
+                    "`{}` sits on `{}`, which reaches no router; link a `router` segment to it",
+                    node.name, topo.segments[seg].name
+                )),
             });
         }
     }
@@ -675,22 +804,23 @@ fn check_reachability(cx: &mut Ctx, topo: &Topology, l2: &L2, node_locs: &[Locat
                 if l2.component[si] != l2.component[di] {
                     let key = (l2.component[si].min(l2.component[di]), l2.component[si].max(l2.component[di]));
                     if reported_components.insert(key, ()).is_none() {
-                        cx.err(Diagnostic::at(&node_locs[j], format!(
-                            "`{}` cannot reach `{}`: no chain of links joins segment `{}` to segment `{}`",
-                            src.name, dst.name, topo.segments[si].name, topo.segments[di].name
-                        ))
-                        .hint("link the segments, or split unrelated networks into separate topology files"));
+                        cx.err(
+                            Diagnostic::at(
+                                &node_locs[j],
+                                format!(
+                                    "`{}` cannot reach `{}`: no chain of links joins segment `{}` to segment `{}`",
+                                    src.name, dst.name, topo.segments[si].name, topo.segments[di].name
+                                ),
+                            )
+                            .hint("link the segments, or split unrelated networks into separate topology files"),
+                        );
                     }
                     continue 'dst;
                 }
                 let on_link = dst_addrs.iter().any(|d| src_addrs.iter().any(|s| s.contains(d.addr)));
                 let has_gw = src.gateways.iter().any(|g| g.is_ipv6() == fam_v6);
                 let same_l2 = !topo.segments[si].is_router() && l2.domain[si] == l2.domain[di];
-                let ok = if same_l2 {
-                    on_link || has_gw
-                } else {
-                    has_gw || (on_link && has_router[i])
-                };
+                let ok = if same_l2 { on_link || has_gw } else { has_gw || (on_link && has_router[i]) };
                 if !ok {
                     let fam = if fam_v6 { "IPv6" } else { "IPv4" };
                     cx.err(Diagnostic::at(&node_locs[i], format!(
