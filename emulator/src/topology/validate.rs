@@ -201,6 +201,8 @@ pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>
     let mut node_bad_ref = vec![false; nodes.len()];
     let mut seg_pairs: HashMap<(SegmentId, SegmentId), String> = HashMap::new();
     let all_names: Vec<String> = node_ids.keys().chain(seg_ids.keys()).cloned().collect();
+    // A misspelt link end usually means a node's link: then "not linked" is noise.
+    let mut any_unresolved = false;
     for (key, lc) in &cfg.links.0 {
         let resolve = |cx: &mut Ctx, end: &Spanned<String>| -> Option<Endpoint> {
             if let Some(&n) = node_ids.get(&end.value) {
@@ -226,6 +228,7 @@ pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>
         let script = lc.script.as_ref().and_then(|s| build_script(&mut cx, s, base_dir));
         let id = links.len();
         let (Some(a), Some(b)) = (a, b) else {
+            any_unresolved = true;
             for e in [a, b].into_iter().flatten() {
                 if let Endpoint::Node(n) = e {
                     node_bad_ref[n] = true;
@@ -291,7 +294,7 @@ pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>
     for (n, l) in node_link.iter().enumerate() {
         match l {
             Some((id, _)) => nodes[n].link = *id,
-            None if !node_bad_ref[n] => cx.err(
+            None if !node_bad_ref[n] && !any_unresolved => cx.err(
                 Diagnostic::at(&node_locs[n], format!("node `{}` is not linked to anything", nodes[n].name))
                     .hint(format!("add a link, e.g. `{}-link: {{a: {}, b: <segment>}}`", nodes[n].name, nodes[n].name)),
             ),
