@@ -38,3 +38,6 @@ pub mod topology;
 pub mod units;
 #[forbid(unsafe_code)]
 pub mod wire;
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub mod io;

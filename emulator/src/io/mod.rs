@@ -1,0 +1,26 @@
+//! The I/O layer: the only place that touches devices, namespaces, syscalls
+//! and the clock.
+//!
+//! * [`sys`] — checked syscall wrappers (epoll, eventfd, sockets, TUN ioctls).
+//! * [`port`] — AF_PACKET and TUN/TAP ports with offload-preserving batches.
+//! * [`pool`] — recycled packet buffers.
+//! * [`vnet`] — the virtio-net header.
+//! * [`netns`] — namespaces and `ip`.
+//! * [`setup`] — realizing a topology on this machine, and cleaning up.
+//! * [`dataplane`] — the dedicated data-plane thread.
+//!
+//! Every `unsafe` block in the crate is in this module, with a `SAFETY:`
+//! comment.
+
+pub mod dataplane;
+pub mod netns;
+pub mod pool;
+pub mod port;
+pub mod setup;
+pub mod sys;
+pub mod vnet;
+
+/// The current monotonic time as an engine [`Instant`](crate::time::Instant).
+pub fn now() -> crate::time::Instant {
+    crate::time::Instant::from_nanos(sys::monotonic_ns())
+}
