@@ -20,6 +20,9 @@ pub mod forward;
 pub mod gso;
 #[forbid(unsafe_code)]
 pub mod impair;
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub mod io;
 #[forbid(unsafe_code)]
 pub mod packet;
 #[forbid(unsafe_code)]
@@ -38,6 +41,3 @@ pub mod topology;
 pub mod units;
 #[forbid(unsafe_code)]
 pub mod wire;
-#[cfg(target_os = "linux")]
-#[allow(unsafe_code)]
-pub mod io;

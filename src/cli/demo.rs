@@ -62,7 +62,8 @@ fn icmp_checksum(b: &[u8]) -> u16 {
 
 /// Sends `count` ICMP echo requests from namespace `ns` to `dst`.
 fn ping(ns: &str, dst: Ipv4Addr, count: usize, interval: Duration) -> anyhow::Result<PingResult> {
-    let sock = netns::run_in(Some(ns), || Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4))).context("raw ICMP socket")?;
+    let sock = netns::run_in(Some(ns), || Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4)))
+        .context("raw ICMP socket")?;
     sock.set_read_timeout(Some(Duration::from_millis(1)))?;
     let id = (std::process::id() & 0xffff) as u16;
     let to: SocketAddr = (dst, 0).into();
@@ -220,7 +221,12 @@ pub(crate) fn run() -> anyhow::Result<ExitCode> {
     rows.push([
         "loss client→server (UDP)".into(),
         "2%".into(),
-        format!("{:.2}% ({lost} of {loss_n}); 99.9% interval {:.2}–{:.2}%", rate * 100.0, (0.02 - half) * 100.0, (0.02 + half) * 100.0),
+        format!(
+            "{:.2}% ({lost} of {loss_n}); 99.9% interval {:.2}–{:.2}%",
+            rate * 100.0,
+            (0.02 - half) * 100.0,
+            (0.02 + half) * 100.0
+        ),
     ]);
     rows.push([
         "TCP goodput server→client".into(),

@@ -37,6 +37,9 @@ enum Command {
         /// Prefix of every namespace and state file (default `fm-<topology name>-`).
         #[arg(long)]
         prefix: Option<String>,
+        /// On exit, write every counter as JSON to this file.
+        #[arg(long)]
+        stats_json: Option<PathBuf>,
         #[command(flatten)]
         tuning: Tuning,
     },
@@ -84,7 +87,9 @@ impl Tuning {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate { files, json } => validate::run(&files, json),
-        Command::Run { file, prefix, tuning } => run::run(&file, prefix, tuning.options()),
+        Command::Run { file, prefix, stats_json, tuning } => {
+            run::run(&file, prefix, tuning.options(), stats_json.as_deref())
+        }
         Command::Demo => demo::run(),
         Command::Cleanup { prefix, force } => cleanup::run(prefix.as_deref(), force),
     }

@@ -30,11 +30,7 @@ impl Appliance {
                 return Err(e).context("starting the data plane");
             }
         };
-        Ok(Appliance {
-            topo,
-            instance: Some(instance),
-            dataplane: Some(dataplane),
-        })
+        Ok(Appliance { topo, instance: Some(instance), dataplane: Some(dataplane) })
     }
 
     pub(crate) fn handle(&self) -> DataPlaneHandle {
@@ -99,7 +95,12 @@ pub(crate) fn load(file: &Path) -> Result<Topology, ExitCode> {
     }
 }
 
-pub(crate) fn run(file: &Path, prefix: Option<String>, opts: Options) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(
+    file: &Path,
+    prefix: Option<String>,
+    opts: Options,
+    stats_json: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
     let topo = match load(file) {
         Ok(t) => t,
         Err(code) => return Ok(code),
@@ -110,17 +111,30 @@ pub(crate) fn run(file: &Path, prefix: Option<String>, opts: Options) -> anyhow:
     sys::block_termination_signals().context("blocking signals")?;
     let prefix = prefix.unwrap_or_else(|| setup::default_prefix(&topo));
     let mut app = Appliance::start(topo, &prefix, opts)?;
-    println!("faultmesh: running `{}` (prefix {prefix}, {} nodes, {} links)", app.topo.name, app.topo.nodes.len(), app.topo.links.len());
+    println!(
+        "faultmesh: running `{}` (prefix {prefix}, {} nodes, {} links)",
+        app.topo.name,
+        app.topo.nodes.len(),
+        app.topo.links.len()
+    );
     print!("{}", app.describe());
     println!("faultmesh: ready — Ctrl-C or SIGTERM stops and removes everything");
     let sig = sys::wait_termination();
     eprintln!("faultmesh: signal {sig}: stopping");
-    if let Some(s) = app.handle().snapshot() {
+    let last = app.handle().snapshot();
+    if let Some(s) = &last {
         println!("{}", summary::loop_line(&s.loop_stats));
     }
     let engine = app.stop();
-    if let Some(e) = engine {
+    if let Some(e) = &engine {
         println!("{}", summary::links_table(&e.snapshot()));
+    }
+    if let (Some(path), Some(mut snap)) = (stats_json, last) {
+        if let Some(e) = &engine {
+            snap.engine = e.snapshot();
+        }
+        std::fs::write(path, serde_json::to_vec_pretty(&snap)?)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(ExitCode::SUCCESS)
 }

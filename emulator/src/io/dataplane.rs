@@ -58,20 +58,19 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            busy_poll_ns: 100_000,
-            spin_ns: 20_000_000,
-            realtime_priority: 0,
-        }
+        Options { busy_poll_ns: 100_000, spin_ns: 20_000_000, realtime_priority: 0 }
     }
 }
+
+/// A change to make to the engine, run on the data-plane thread.
+pub type EngineFn = Box<dyn FnOnce(&mut Engine, Instant) + Send>;
 
 /// A request to the data plane.
 pub enum Control {
     /// Copy the counters out.
     Snapshot(Sender<DataPlaneSnapshot>),
     /// Change the engine (impairments, rules, topology) at engine time `now`.
-    Apply(Box<dyn FnOnce(&mut Engine, Instant) + Send>),
+    Apply(EngineFn),
     /// Stop and hand the engine back.
     Shutdown,
 }
@@ -99,11 +98,7 @@ impl LoopStats {
             self.lateness_hist = vec![0; LINEAR_US + 24];
         }
         let us = (ns / 1000) as usize;
-        let b = if us < LINEAR_US {
-            us
-        } else {
-            LINEAR_US + (63 - (ns / 1_000_000).max(1).leading_zeros()) as usize
-        };
+        let b = if us < LINEAR_US { us } else { LINEAR_US + (63 - (ns / 1_000_000).max(1).leading_zeros()) as usize };
         let b = b.min(self.lateness_hist.len() - 1);
         self.lateness_hist[b] = self.lateness_hist[b].saturating_add(1);
         self.deadlines += 1;
@@ -152,6 +147,8 @@ pub struct PortStatsView {
     pub rx_malformed: u64,
     /// Frames the kernel refused.
     pub tx_errors: u64,
+    /// Frames the kernel dropped before the appliance read them.
+    pub rx_kernel_drops: u64,
 }
 
 impl From<PortStats> for PortStatsView {
@@ -161,6 +158,7 @@ impl From<PortStats> for PortStatsView {
             tx_frames: s.tx_frames,
             rx_malformed: s.rx_malformed,
             tx_errors: s.tx_errors,
+            rx_kernel_drops: s.rx_kernel_drops,
         }
     }
 }
@@ -235,19 +233,12 @@ impl DataPlane {
             }
             .run()
         })?;
-        Ok(DataPlane {
-            tx,
-            wake,
-            handle: Some(handle),
-        })
+        Ok(DataPlane { tx, wake, handle: Some(handle) })
     }
 
     /// A handle for other threads.
     pub fn handle(&self) -> DataPlaneHandle {
-        DataPlaneHandle {
-            tx: self.tx.clone(),
-            wake: Arc::clone(&self.wake),
-        }
+        DataPlaneHandle { tx: self.tx.clone(), wake: Arc::clone(&self.wake) }
     }
 
     /// Stops the loop and returns the engine with its final counters.
@@ -333,7 +324,11 @@ impl Loop {
                         Ok(0) => break,
                         Ok(_) => {}
                         Err(e) => {
-                            eprintln!("faultmesh: port {}: {e}", self.ports[i].port.name());
+                            // Reported once per port; the interface may come back.
+                            if self.ports[i].port.stats().rx_errors == 0 {
+                                eprintln!("faultmesh: port {}: {e}", self.ports[i].port.name());
+                            }
+                            self.ports[i].port.count_rx_error();
                             break;
                         }
                     }
@@ -367,6 +362,9 @@ impl Loop {
                 Control::Shutdown => return true,
                 Control::Apply(f) => f(&mut self.engine, now()),
                 Control::Snapshot(reply) => {
+                    for b in &mut self.ports {
+                        b.port.poll_kernel_stats();
+                    }
                     let snap = DataPlaneSnapshot {
                         engine: self.engine.snapshot(),
                         ports: self

@@ -57,17 +57,15 @@ pub struct IpError {
 
 /// Runs `ip ARGS`.
 pub fn ip(args: &[&str]) -> Result<(), IpError> {
-    let out = Command::new("ip").args(args).stdin(Stdio::null()).output().map_err(|e| IpError {
-        command: args.join(" "),
-        message: format!("cannot run ip: {e} (install iproute2)"),
-    })?;
+    let out = Command::new("ip")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| IpError { command: args.join(" "), message: format!("cannot run ip: {e} (install iproute2)") })?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(IpError {
-            command: args.join(" "),
-            message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        })
+        Err(IpError { command: args.join(" "), message: String::from_utf8_lossy(&out.stderr).trim().to_string() })
     }
 }
 
@@ -91,16 +89,15 @@ pub fn ip_batch(ns: Option<&str>, lines: &[String]) -> Result<(), IpError> {
         stdin.write_all(text.as_bytes()).map_err(|e| err(e.to_string()))?;
     }
     let out = child.wait_with_output().map_err(|e| err(e.to_string()))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(err(String::from_utf8_lossy(&out.stderr).trim().to_string()))
-    }
+    if out.status.success() { Ok(()) } else { Err(err(String::from_utf8_lossy(&out.stderr).trim().to_string())) }
 }
 
 /// Writes a sysctl inside namespace `ns` (e.g. `net/ipv6/conf/all/disable_ipv6`).
 pub fn sysctl(ns: Option<&str>, key: &str, value: &str) -> io::Result<()> {
     let path = Path::new("/proc/sys").join(key);
     let value = value.to_string();
-    run_in(ns, move || std::fs::write(&path, value.as_bytes()).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display()))))
+    run_in(ns, move || {
+        std::fs::write(&path, value.as_bytes())
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+    })
 }

@@ -42,6 +42,11 @@ pub struct PortStats {
     pub tx_errors: u64,
     /// `recvmmsg`/`read` calls that returned data.
     pub rx_batches: u64,
+    /// Frames the kernel dropped because the appliance did not read them in
+    /// time (AF_PACKET `tp_drops`).
+    pub rx_kernel_drops: u64,
+    /// Receive calls that failed (interface down, …).
+    pub rx_errors: u64,
 }
 
 /// Result of a send attempt.
@@ -79,7 +84,8 @@ pub struct AfPacketPort {
 impl AfPacketPort {
     /// Opens interface `ifname` in the calling thread's network namespace.
     pub fn open(ifname: &str, pool: &mut BufPool) -> io::Result<AfPacketPort> {
-        let ifindex = sys::if_index(ifname).map_err(|e| io::Error::new(e.kind(), format!("interface `{ifname}`: {e}")))?;
+        let ifindex =
+            sys::if_index(ifname).map_err(|e| io::Error::new(e.kind(), format!("interface `{ifname}`: {e}")))?;
         let fd = sys::packet_socket()?;
         let raw = fd.as_raw_fd();
         let one: libc::c_int = 1;
@@ -116,6 +122,31 @@ impl AfPacketPort {
         &self.name
     }
 
+    /// Folds the kernel's receive-drop counter into `stats` (reading resets it).
+    pub fn poll_kernel_stats(&mut self) {
+        #[repr(C)]
+        struct TpacketStats {
+            packets: u32,
+            drops: u32,
+        }
+        let mut st = TpacketStats { packets: 0, drops: 0 };
+        let mut len = std::mem::size_of::<TpacketStats>() as libc::socklen_t;
+        // SAFETY: PACKET_STATISTICS writes a tpacket_stats (two u32) into the
+        // buffer whose size we pass; `len` is updated by the kernel.
+        let r = unsafe {
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_PACKET,
+                libc::PACKET_STATISTICS,
+                (&mut st as *mut TpacketStats).cast(),
+                &mut len,
+            )
+        };
+        if r == 0 {
+            self.stats.rx_kernel_drops += u64::from(st.drops);
+        }
+    }
+
     /// Receives up to one batch into `out`. Returns the number of frames.
     pub fn recv(&mut self, pool: &mut BufPool, out: &mut Vec<Packet>) -> io::Result<usize> {
         // SAFETY: iovec and mmsghdr are plain old data; zeroed is valid.
@@ -123,10 +154,7 @@ impl AfPacketPort {
         // SAFETY: as above.
         let mut msgs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
         for i in 0..BATCH {
-            iov[i][0] = libc::iovec {
-                iov_base: self.hdrs[i].as_mut_ptr().cast(),
-                iov_len: VNET_HDR_LEN,
-            };
+            iov[i][0] = libc::iovec { iov_base: self.hdrs[i].as_mut_ptr().cast(), iov_len: VNET_HDR_LEN };
             let slot = &mut self.slots[i];
             debug_assert!(slot.len() >= HEADROOM + BIG_DATA);
             iov[i][1] = libc::iovec {
@@ -142,7 +170,13 @@ impl AfPacketPort {
         // point into buffers we own and that outlive the call; the socket is
         // non-blocking; no timeout pointer.
         let n = unsafe {
-            libc::recvmmsg(self.fd.as_raw_fd(), msgs.as_mut_ptr(), BATCH as libc::c_uint, libc::MSG_DONTWAIT, std::ptr::null_mut())
+            libc::recvmmsg(
+                self.fd.as_raw_fd(),
+                msgs.as_mut_ptr(),
+                BATCH as libc::c_uint,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+            )
         };
         if n < 0 {
             let e = io::Error::last_os_error();
@@ -155,9 +189,9 @@ impl AfPacketPort {
         if n > 0 {
             self.stats.rx_batches += 1;
         }
-        for i in 0..n {
-            let total = msgs[i].msg_len as usize;
-            if msgs[i].msg_hdr.msg_flags & libc::MSG_TRUNC != 0 || total < VNET_HDR_LEN {
+        for (i, msg) in msgs.iter().enumerate().take(n) {
+            let total = msg.msg_len as usize;
+            if msg.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 || total < VNET_HDR_LEN {
                 self.stats.rx_malformed += 1;
                 continue;
             }
@@ -184,20 +218,16 @@ impl AfPacketPort {
             let mut msgs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
             for (i, p) in q.iter().take(k).enumerate() {
                 self.hdrs[i] = vnet::encode(&p.meta);
-                iov[i][0] = libc::iovec {
-                    iov_base: self.hdrs[i].as_mut_ptr().cast(),
-                    iov_len: VNET_HDR_LEN,
-                };
-                iov[i][1] = libc::iovec {
-                    iov_base: p.data().as_ptr().cast_mut().cast(),
-                    iov_len: p.len(),
-                };
+                iov[i][0] = libc::iovec { iov_base: self.hdrs[i].as_mut_ptr().cast(), iov_len: VNET_HDR_LEN };
+                iov[i][1] = libc::iovec { iov_base: p.data().as_ptr().cast_mut().cast(), iov_len: p.len() };
                 msgs[i].msg_hdr.msg_iov = iov[i].as_mut_ptr();
                 msgs[i].msg_hdr.msg_iovlen = 2;
             }
             // SAFETY: `msgs[..k]` point at iovecs over buffers owned by `q`
             // and `self.hdrs`, all alive for the call; the kernel only reads them.
-            let r = unsafe { libc::sendmmsg(self.fd.as_raw_fd(), msgs.as_mut_ptr(), k as libc::c_uint, libc::MSG_DONTWAIT) };
+            let r = unsafe {
+                libc::sendmmsg(self.fd.as_raw_fd(), msgs.as_mut_ptr(), k as libc::c_uint, libc::MSG_DONTWAIT)
+            };
             if r > 0 {
                 for _ in 0..r {
                     if let Some(p) = q.pop_front() {
@@ -243,13 +273,7 @@ impl TunPort {
     /// Creates the device in the calling thread's namespace.
     pub fn create(name: &str, tap: bool, pool: &mut BufPool) -> io::Result<TunPort> {
         let (fd, kname) = sys::open_tun(name, tap)?;
-        Ok(TunPort {
-            fd,
-            name: kname,
-            slot: pool.take_big(),
-            hdr: [0; VNET_HDR_LEN],
-            stats: PortStats::default(),
-        })
+        Ok(TunPort { fd, name: kname, slot: pool.take_big(), hdr: [0; VNET_HDR_LEN], stats: PortStats::default() })
     }
 
     /// The device name.
@@ -262,10 +286,7 @@ impl TunPort {
         let mut n = 0;
         while n < BATCH {
             let iov = [
-                libc::iovec {
-                    iov_base: self.hdr.as_mut_ptr().cast(),
-                    iov_len: VNET_HDR_LEN,
-                },
+                libc::iovec { iov_base: self.hdr.as_mut_ptr().cast(), iov_len: VNET_HDR_LEN },
                 libc::iovec {
                     // SAFETY: the slot is HEADROOM + BIG_DATA bytes long.
                     iov_base: unsafe { self.slot.as_mut_ptr().add(HEADROOM) }.cast(),
@@ -309,14 +330,8 @@ impl TunPort {
         while let Some(p) = q.front() {
             let hdr = vnet::encode(&p.meta);
             let iov = [
-                libc::iovec {
-                    iov_base: hdr.as_ptr().cast_mut().cast(),
-                    iov_len: VNET_HDR_LEN,
-                },
-                libc::iovec {
-                    iov_base: p.data().as_ptr().cast_mut().cast(),
-                    iov_len: p.len(),
-                },
+                libc::iovec { iov_base: hdr.as_ptr().cast_mut().cast(), iov_len: VNET_HDR_LEN },
+                libc::iovec { iov_base: p.data().as_ptr().cast_mut().cast(), iov_len: p.len() },
             ];
             // SAFETY: both iovecs point at live buffers the kernel only reads.
             let r = unsafe { libc::writev(self.fd.as_raw_fd(), iov.as_ptr(), 2) };
@@ -372,6 +387,21 @@ impl Port {
         match self {
             Port::Packet(p) => p.raw_fd(),
             Port::Tun(p) => p.raw_fd(),
+        }
+    }
+
+    /// Counts a failed receive call.
+    pub fn count_rx_error(&mut self) {
+        match self {
+            Port::Packet(p) => p.stats.rx_errors += 1,
+            Port::Tun(p) => p.stats.rx_errors += 1,
+        }
+    }
+
+    /// Refreshes counters kept by the kernel.
+    pub fn poll_kernel_stats(&mut self) {
+        if let Port::Packet(p) = self {
+            p.poll_kernel_stats();
         }
     }
 

@@ -35,7 +35,9 @@ pub enum SetupError {
     #[error("faultmesh needs root or CAP_NET_ADMIN to create namespaces and devices (try sudo)")]
     NotPrivileged,
     /// A namespace we would create exists already.
-    #[error("namespace `{0}` already exists: another instance uses this prefix, or one was killed (run `faultmesh cleanup --prefix {1}`)")]
+    #[error(
+        "namespace `{0}` already exists: another instance uses this prefix, or one was killed (run `faultmesh cleanup --prefix {1}`)"
+    )]
     NamespaceExists(String, String),
     /// An `ip` command failed.
     #[error(transparent)]
@@ -266,7 +268,8 @@ fn build(topo: &Topology, inst: &mut Instance, host_ns: &[String]) -> Result<Vec
     for (i, n) in topo.nodes.iter().enumerate() {
         if let NodeKind::Host { device: DeviceKind::Veth, .. } = n.kind {
             let ns = inst.places[i].netns.clone().unwrap_or_default();
-            root_batch.push(format!("link add {} netns {fabric} type veth peer name eth0 netns {ns}", ifname(i, &n.name)));
+            root_batch
+                .push(format!("link add {} netns {fabric} type veth peer name eth0 netns {ns}", ifname(i, &n.name)));
         }
     }
     netns::ip_batch(None, &root_batch)?;
@@ -306,12 +309,12 @@ fn build(topo: &Topology, inst: &mut Instance, host_ns: &[String]) -> Result<Vec
             }
             NodeKind::Attach { interface, netns: ns } => {
                 let iface = interface.clone();
+                netns::ip_batch(ns.as_deref(), &[format!("link set {interface} up")])?;
                 let port = netns::run_in(ns.as_deref(), || {
                     let mut p = BufPool::default();
                     AfPacketPort::open(&iface, &mut p)
                 })
                 .map_err(sys_err(&format!("attaching to {interface}")))?;
-                netns::ip_batch(ns.as_deref(), &[format!("link set {interface} up")])?;
                 ports[i] = Some(Port::Packet(port));
             }
             NodeKind::Device { device, netns: ns, .. } => {
@@ -331,17 +334,16 @@ fn build(topo: &Topology, inst: &mut Instance, host_ns: &[String]) -> Result<Vec
     }
     let opened = netns::run_in(Some(&fabric), || {
         let mut p = BufPool::default();
-        veths.iter().map(|(i, name)| AfPacketPort::open(name, &mut p).map(|port| (*i, port))).collect::<io::Result<Vec<_>>>()
+        veths
+            .iter()
+            .map(|(i, name)| AfPacketPort::open(name, &mut p).map(|port| (*i, port)))
+            .collect::<io::Result<Vec<_>>>()
     })
     .map_err(sys_err("opening fabric ports"))?;
     for (i, port) in opened {
         ports[i] = Some(Port::Packet(port));
     }
-    Ok(ports
-        .into_iter()
-        .enumerate()
-        .filter_map(|(node, p)| p.map(|port| PortBinding { node, port }))
-        .collect())
+    Ok(ports.into_iter().enumerate().filter_map(|(node, p)| p.map(|port| PortBinding { node, port })).collect())
 }
 
 /// What `cleanup` did.
@@ -399,7 +401,8 @@ pub fn cleanup(prefix: Option<&str>, force: bool) -> CleanupReport {
         }
     }
     if let Some(p) = prefix {
-        let mut stray: Vec<String> = netns::list().into_iter().filter(|n| n.starts_with(p) && !claimed.contains(n)).collect();
+        let mut stray: Vec<String> =
+            netns::list().into_iter().filter(|n| n.starts_with(p) && !claimed.contains(n)).collect();
         // Fabric last: deleting it takes the veth ends with it.
         stray.sort_by_key(|n| n.ends_with("fabric"));
         for ns in stray {

@@ -34,7 +34,9 @@ pub fn set_timer_slack_ns(ns: u64) {
 pub fn packet_socket() -> io::Result<OwnedFd> {
     let proto = (libc::ETH_P_ALL as u16).to_be() as libc::c_int;
     // SAFETY: plain socket(2) call; the result is checked before wrapping.
-    let fd = cvt(unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, proto) })?;
+    let fd = cvt(unsafe {
+        libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, proto)
+    })?;
     // SAFETY: `fd` is a fresh descriptor we own exclusively.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
@@ -99,10 +101,8 @@ impl Epoll {
     }
 
     fn ctl(&self, op: libc::c_int, fd: RawFd, write: bool, token: u64) -> io::Result<()> {
-        let mut ev = libc::epoll_event {
-            events: (libc::EPOLLIN | if write { libc::EPOLLOUT } else { 0 }) as u32,
-            u64: token,
-        };
+        let mut ev =
+            libc::epoll_event { events: (libc::EPOLLIN | if write { libc::EPOLLOUT } else { 0 }) as u32, u64: token };
         // SAFETY: `ev` is a valid epoll_event; `fd` is a descriptor the caller owns.
         cvt(unsafe { libc::epoll_ctl(self.0.as_raw_fd(), op, fd, &mut ev) })?;
         Ok(())
@@ -124,14 +124,14 @@ impl Epoll {
         const MAX: usize = 64;
         // SAFETY: epoll_event is plain old data; zeroed is valid.
         let mut evs: [libc::epoll_event; MAX] = unsafe { std::mem::zeroed() };
-        let ts = timeout.map(|d| libc::timespec {
-            tv_sec: d.as_secs() as libc::time_t,
-            tv_nsec: d.subsec_nanos() as libc::c_long,
-        });
+        let ts = timeout
+            .map(|d| libc::timespec { tv_sec: d.as_secs() as libc::time_t, tv_nsec: d.subsec_nanos() as libc::c_long });
         let tsp = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
         // SAFETY: `evs` has room for MAX events; `tsp` is null or points to a
         // live timespec; no signal mask is passed.
-        let n = unsafe { libc::epoll_pwait2(self.0.as_raw_fd(), evs.as_mut_ptr(), MAX as libc::c_int, tsp, std::ptr::null()) };
+        let n = unsafe {
+            libc::epoll_pwait2(self.0.as_raw_fd(), evs.as_mut_ptr(), MAX as libc::c_int, tsp, std::ptr::null())
+        };
         out.clear();
         if n < 0 {
             let e = io::Error::last_os_error();

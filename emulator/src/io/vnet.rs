@@ -15,23 +15,27 @@ const F_NEEDS_CSUM: u8 = 1;
 const F_DATA_VALID: u8 = 2;
 const GSO_NONE: u8 = 0;
 const GSO_TCPV4: u8 = 1;
+/// Legacy UFO (IP fragmentation of UDP): not supported.
+#[cfg(test)]
 const GSO_UDP: u8 = 3;
 const GSO_TCPV6: u8 = 4;
 const GSO_UDP_L4: u8 = 5;
 const GSO_ECN: u8 = 0x80;
 
+/// An offload the engine cannot handle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unsupported segmentation offload type {0}")]
+pub struct UnsupportedGso(pub u8);
+
 /// Reads the header into offload metadata.
-pub fn decode(h: &[u8; VNET_HDR_LEN]) -> Result<(Option<Gso>, Csum), ()> {
+pub fn decode(h: &[u8; VNET_HDR_LEN]) -> Result<(Option<Gso>, Csum), UnsupportedGso> {
     let flags = h[0];
     let gso_type = h[1];
     let gso_size = u16::from_ne_bytes([h[4], h[5]]);
     let csum_start = u16::from_ne_bytes([h[6], h[7]]);
     let csum_offset = u16::from_ne_bytes([h[8], h[9]]);
     let csum = if flags & F_NEEDS_CSUM != 0 {
-        Csum::Partial {
-            start: csum_start,
-            offset: csum_offset,
-        }
+        Csum::Partial { start: csum_start, offset: csum_offset }
     } else if flags & F_DATA_VALID != 0 {
         Csum::Valid
     } else {
@@ -42,19 +46,9 @@ pub fn decode(h: &[u8; VNET_HDR_LEN]) -> Result<(Option<Gso>, Csum), ()> {
         GSO_TCPV4 => GsoKind::Tcp4,
         GSO_TCPV6 => GsoKind::Tcp6,
         GSO_UDP_L4 => GsoKind::Udp,
-        GSO_UDP => return Err(()),
-        _ => return Err(()),
+        other => return Err(UnsupportedGso(other)),
     };
-    Ok((
-        Some(Gso {
-            kind,
-            size: gso_size,
-            ecn: gso_type & GSO_ECN != 0,
-            hdr_len: 0,
-            segs: 0,
-        }),
-        csum,
-    ))
+    Ok((Some(Gso { kind, size: gso_size, ecn: gso_type & GSO_ECN != 0, hdr_len: 0, segs: 0 }), csum))
 }
 
 /// Writes the header for a frame with metadata `m`.
