@@ -333,3 +333,98 @@ fn malformed_frames_on_an_attached_interface_are_counted_and_dropped() {
     drop(lab);
     assert!(!netns::exists(&ext), "the lab's cleanup removed the injector namespace");
 }
+
+/// Every pair of host nodes of `yaml` that shares an address family.
+fn pairs(t: &faultmesh_emulator::topology::Topology) -> Vec<(String, String, std::net::IpAddr)> {
+    let mut v = Vec::new();
+    for a in &t.nodes {
+        for b in &t.nodes {
+            if a.name == b.name {
+                continue;
+            }
+            for want_v6 in [false, true] {
+                let has = |n: &faultmesh_emulator::topology::Node| {
+                    n.addresses.iter().find(|c| c.addr.is_ipv6() == want_v6).map(|c| c.addr)
+                };
+                if let (Some(_), Some(dst)) = (has(a), has(b)) {
+                    v.push((a.name.clone(), b.name.clone(), dst));
+                }
+            }
+        }
+    }
+    v
+}
+
+#[test]
+fn every_example_topology_carries_ping_tcp_and_udp() {
+    if !privileged() {
+        return;
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    for f in files {
+        let yaml = std::fs::read_to_string(&f).unwrap();
+        let (t, _) = faultmesh_emulator::topology::load_file(&f).unwrap();
+        let lab = Lab::start(&yaml);
+        let all = pairs(&t);
+        assert!(!all.is_empty());
+        for (src, dst, ip) in &all {
+            // Some examples have lossy links: a pair passes with any reply of five.
+            let out = lab.exec(src, &["ping", "-c", "5", "-i", "0.02", "-W", "1", &ip.to_string()]);
+            let text = String::from_utf8_lossy(&out.stdout);
+            let (_, (_, recv)) = ping_stats_lenient(&text);
+            assert!(recv > 0, "{}: {src} -> {dst} ({ip}): no reply\n{text}", f.display());
+        }
+        // TCP and UDP between the first and last node, over each family.
+        let (first, last) = (&t.nodes[0], &t.nodes[t.nodes.len() - 1]);
+        for dst in last
+            .addresses
+            .iter()
+            .map(|c| c.addr)
+            .filter(|a| first.addresses.iter().any(|s| s.addr.is_ipv6() == a.is_ipv6()))
+        {
+            let bps = iperf3(&lab, &last.name, &first.name, &dst.to_string(), &["-t", "1"]);
+            assert!(bps > 1e6, "{}: TCP {} -> {} {dst}: {bps} bit/s", f.display(), first.name, last.name);
+            let got = udp_stream(
+                &lab.ns(&first.name),
+                &lab.ns(&last.name),
+                SocketAddr::new(dst, 7100),
+                200,
+                Duration::from_micros(500),
+                100,
+            );
+            // The three-tier backbone loses ~3% in bursts; this checks UDP works.
+            assert!(got.len() >= 160, "{}: UDP {} -> {dst}: {} of 200", f.display(), first.name, got.len());
+        }
+    }
+}
+
+/// Like `ping_stats`, but tolerates 100% loss (no rtt line).
+fn ping_stats_lenient(out: &str) -> ((f64, f64, f64, f64), (u32, u32)) {
+    if out.contains("min/avg/max") {
+        return ping_stats(out);
+    }
+    let pk = out.lines().find(|l| l.contains("packets transmitted")).unwrap_or("0 packets transmitted, 0 received");
+    let w: Vec<&str> = pk.split_whitespace().collect();
+    ((0.0, 0.0, 0.0, 0.0), (w[0].parse().unwrap_or(0), w[3].parse().unwrap_or(0)))
+}
+
+#[test]
+fn tap_hosts_switch_ethernet() {
+    if !privileged() {
+        return;
+    }
+    let yaml = "nodes:\n  a: {kind: host, device: tap, addresses: [10.9.0.1/24, fd09::1/64]}\n  b: {kind: host, device: tap, addresses: [10.9.0.2/24, fd09::2/64]}\n  c: {kind: host, addresses: [10.9.0.3/24]}\nsegments:\n  lan: {kind: switch}\nlinks:\n  la: {a: a, b: lan, both: {delay: 1ms}}\n  lb: {a: b, b: lan}\n  lc: {a: c, b: lan}\n";
+    let lab = Lab::start(yaml);
+    let out = lab.run_ok("a", &["ping", "-c", "5", "-i", "0.05", "10.9.0.2"]);
+    let ((min, _, _, _), _) = ping_stats(&out);
+    assert!(min >= 2.0, "1 ms each way on a's link: {min}");
+    lab.run_ok("a", &["ping", "-c", "2", "-i", "0.05", "fd09::2"]);
+    lab.run_ok("c", &["ping", "-c", "2", "-i", "0.05", "10.9.0.1"]);
+    assert!(iperf3(&lab, "b", "a", "10.9.0.2", &["-t", "2"]) > 100e6);
+}

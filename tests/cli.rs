@@ -1,0 +1,60 @@
+//! The command line: validation output and exit codes, and plain refusals
+//! without privileges.
+
+mod common;
+
+use std::process::Command;
+
+use common::BIN;
+
+fn repo(p: &str) -> String {
+    format!("{}/{p}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn validate_accepts_examples_and_reports_positions() {
+    let ok = Command::new(BIN)
+        .args(["validate", &repo("topologies/wan.yaml"), &repo("topologies/star.yaml")])
+        .output()
+        .unwrap();
+    assert!(ok.status.success());
+    let text = String::from_utf8_lossy(&ok.stdout);
+    assert!(text.contains("wan.yaml: ok") && text.contains("star.yaml: ok"), "{text}");
+    assert!(text.contains("delay 20ms 2ms 25% distribution normal"), "{text}");
+
+    let bad = repo("tests/broken-topologies/unroutable-gateway.yaml");
+    let out = Command::new(BIN).args(["validate", &bad]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{bad}:5:14: gateway 10.0.1.254 of `client` cannot be routed")), "{err}");
+    assert!(
+        err.contains("5 |     gateway: 10.0.1.254") && err.contains("^^^^^^^^^^") && err.contains("hint:"),
+        "{err}"
+    );
+
+    let json = Command::new(BIN).args(["validate", "--json", &repo("topologies/dual-stack.yaml")]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["links"]["access"]["a_to_b"]["rate"]["rate"], "20mbit");
+
+    let missing = Command::new(BIN).args(["validate", "/nonexistent.yaml"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read /nonexistent.yaml"));
+}
+
+#[test]
+fn without_privileges_run_and_demo_say_so() {
+    if !std::path::Path::new("/usr/bin/setpriv").exists() || !faultmesh_emulator::io::sys::has_net_admin() {
+        eprintln!("skipping: needs root and setpriv to drop privileges");
+        return;
+    }
+    for args in [vec!["demo"], vec!["run", &repo("topologies/wan.yaml")], vec!["cleanup"]] {
+        let out = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", BIN])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} must fail without privileges");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("needs root or CAP_NET_ADMIN"), "{args:?}: {err}");
+    }
+}
