@@ -20,10 +20,12 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use serde::Serialize;
 
 use crate::counters::{DirCounters, DropReason, NodeCounters, SegmentCounters};
+use crate::fault::{FaultEffect, PartitionEffect};
 use crate::forward::{Action, Lpm, MacTable, Port, RouteEntry, RuleTable, flow_hash};
 use crate::impair::Impairments;
 use crate::packet::{Csum, Packet};
 use crate::pipeline::{PacketFilter, Pipeline};
+use crate::rng::{Probability, StageId, StageRng};
 use crate::time::Instant;
 use crate::topology::{Cidr, Endpoint, LinkId, NodeId, SegmentId, SegmentKind, Topology};
 use crate::wire::{self, L3, Mac, PacketInfo, build, ethertype, ipproto};
@@ -102,8 +104,10 @@ pub struct DirSnapshot {
     pub queue_bytes: u64,
     /// Wire packets in the delay line.
     pub delay_line_packets: u64,
-    /// The impairments in force, netem style.
+    /// The impairments in force, netem style (configured, with fault rate limits).
     pub impairments: String,
+    /// Ids of the faults installed on this direction.
+    pub faults: Vec<u64>,
 }
 
 /// One link.
@@ -173,6 +177,27 @@ pub struct Engine {
     work: VecDeque<Work>,
     exits: Vec<(Packet, Instant)>,
     now: Instant,
+    partitions: Vec<(PartitionEffect, Probability)>,
+    partition_rng: StageRng,
+}
+
+/// What a reload kept, changed, added and removed.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct ReloadReport {
+    /// Links carried over untouched (queues, buckets and counters kept).
+    pub links_kept: Vec<String>,
+    /// Links carried over with new impairments, applied in place.
+    pub links_changed: Vec<String>,
+    /// New links (and links whose ends changed, rebuilt).
+    pub links_added: Vec<String>,
+    /// Links that are gone.
+    pub links_removed: Vec<String>,
+    /// Packets that were queued on removed links and were dropped.
+    pub packets_dropped: u64,
+    /// Nodes added.
+    pub nodes_added: Vec<String>,
+    /// Nodes removed.
+    pub nodes_removed: Vec<String>,
 }
 
 fn dir_index(link: LinkId, dir: u8) -> usize {
@@ -220,9 +245,155 @@ impl Engine {
             work: VecDeque::new(),
             exits: Vec::new(),
             now,
+            partitions: Vec::new(),
+            partition_rng: StageRng::new(topo.seed, "partitions", 0, StageId::Fault),
         };
         e.segs = build_segments(topo);
         e
+    }
+
+    /// Replaces the running topology. Links with the same name and the same
+    /// ends keep their pipelines — queues, token-bucket credit, random streams
+    /// and counters — and take new impairments in place; removed links drop
+    /// (and count) what they held; node indices of held packets are remapped.
+    /// Faults, filters and rules must be installed again by the caller.
+    pub fn reload(&mut self, topo: &Topology, now: Instant) -> ReloadReport {
+        let mut report = ReloadReport::default();
+        let remap: Vec<u32> =
+            self.nodes.iter().map(|n| topo.node_index(&n.name).map_or(u32::MAX, |i| i as u32)).collect();
+        let fix = |p: &mut Packet| {
+            if let Some(&m) = remap.get(p.meta.origin as usize) {
+                p.meta.origin = m;
+            }
+            if let Some(r) = p.meta.route_to {
+                p.meta.route_to = remap.get(r as usize).copied().filter(|&m| m != u32::MAX);
+            }
+        };
+        let old_topo = std::mem::replace(&mut self.topo, topo.clone());
+        let mut old: HashMap<String, LinkState> = self.links.drain(..).map(|l| (l.name.clone(), l)).collect();
+        let mut links = Vec::with_capacity(topo.links.len());
+        for l in &topo.links {
+            let reuse = old.remove(&l.name).and_then(|mut st| {
+                let same_ends = old_topo.endpoint_name(st.a) == topo.endpoint_name(l.a)
+                    && old_topo.endpoint_name(st.b) == topo.endpoint_name(l.b);
+                if same_ends {
+                    Some(st)
+                } else {
+                    report.packets_dropped +=
+                        st.dirs[0].drain(DropReason::LinkRemoved) + st.dirs[1].drain(DropReason::LinkRemoved);
+                    st.dirs[0].set_filter(None);
+                    None
+                }
+            });
+            match reuse {
+                Some(mut st) => {
+                    st.a = l.a;
+                    st.b = l.b;
+                    let changed =
+                        *st.dirs[0].base_impairments() != l.a_to_b || *st.dirs[1].base_impairments() != l.b_to_a;
+                    st.dirs[0].set_impairments(&l.a_to_b, now);
+                    st.dirs[1].set_impairments(&l.b_to_a, now);
+                    st.dirs[0].set_faults(Vec::new(), now);
+                    st.dirs[1].set_faults(Vec::new(), now);
+                    st.dirs[0].for_each_held_mut(fix);
+                    st.dirs[1].for_each_held_mut(fix);
+                    if changed {
+                        report.links_changed.push(l.name.clone());
+                    } else {
+                        report.links_kept.push(l.name.clone());
+                    }
+                    links.push(st);
+                }
+                None => {
+                    report.links_added.push(l.name.clone());
+                    links.push(LinkState {
+                        name: l.name.clone(),
+                        a: l.a,
+                        b: l.b,
+                        dirs: [
+                            Pipeline::new(&l.a_to_b, topo.seed, &l.name, 0, now),
+                            Pipeline::new(&l.b_to_a, topo.seed, &l.name, 1, now),
+                        ],
+                    });
+                }
+            }
+        }
+        for (name, mut st) in old {
+            report.packets_dropped +=
+                st.dirs[0].drain(DropReason::LinkRemoved) + st.dirs[1].drain(DropReason::LinkRemoved);
+            report.links_removed.push(name);
+        }
+        self.links = links;
+        // Nodes: keep counters (and learned MACs of attached interfaces) by name.
+        let mut old_nodes: HashMap<String, NodeState> = self.nodes.drain(..).map(|n| (n.name.clone(), n)).collect();
+        let mut old_tx: HashMap<String, VecDeque<Packet>> = HashMap::new();
+        for (i, q) in std::mem::take(&mut self.tx).into_iter().enumerate() {
+            if let Some(name) = old_topo.nodes.get(i).map(|n| n.name.clone()) {
+                old_tx.insert(name, q);
+            }
+        }
+        self.nodes = topo
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let prev = old_nodes.remove(&n.name);
+                if prev.is_none() {
+                    report.nodes_added.push(n.name.clone());
+                }
+                NodeState {
+                    name: n.name.clone(),
+                    mac: n.mac.or_else(|| prev.as_ref().and_then(|p| p.mac)),
+                    l3: n.is_l3(),
+                    link: n.link,
+                    dir_out: topo.node_attachment(i).1,
+                    counters: prev.map(|p| p.counters).unwrap_or_default(),
+                }
+            })
+            .collect();
+        report.nodes_removed = old_nodes.into_keys().collect();
+        report.nodes_removed.sort();
+        self.tx = topo.nodes.iter().map(|n| old_tx.remove(&n.name).unwrap_or_default()).collect();
+        for q in &mut self.tx {
+            for p in q.iter_mut() {
+                fix(p);
+            }
+        }
+        self.segs = build_segments(topo);
+        self.partitions.clear();
+        self.timers.clear();
+        self.armed = vec![None; self.links.len() * 2];
+        for d in 0..self.links.len() * 2 {
+            self.rearm(d);
+        }
+        report
+    }
+
+    /// Installs the fault overlay of one link direction.
+    pub fn set_faults(&mut self, link: LinkId, dir: u8, effects: Vec<FaultEffect>, now: Instant) {
+        self.links[link].dirs[usize::from(dir)].set_faults(effects, now);
+        self.rearm(dir_index(link, dir));
+    }
+
+    /// Replaces the active partitions.
+    pub fn set_partitions(&mut self, parts: Vec<PartitionEffect>) {
+        self.partitions = parts
+            .into_iter()
+            .map(|p| {
+                let prob = Probability::new(p.probability);
+                (p, prob)
+            })
+            .collect();
+    }
+
+    /// Removes every fault and partition at once (the kill switch).
+    pub fn clear_faults(&mut self, now: Instant) {
+        for l in 0..self.links.len() {
+            for dir in 0..2u8 {
+                self.set_faults(l, dir, Vec::new(), now);
+            }
+        }
+        self.partitions.clear();
     }
 
     /// The topology the engine runs.
@@ -435,6 +606,22 @@ impl Engine {
     }
 
     fn send_port(&mut self, s: SegmentId, port: Port, pkt: Packet, at: Instant) {
+        if !self.partitions.is_empty() {
+            if let Endpoint::Node(dst) = self.links[port.link].to(port.dir) {
+                let src = pkt.meta.origin as usize;
+                let rng = &mut self.partition_rng;
+                if self.partitions.iter().any(|(p, prob)| p.separates(src, dst, at) && prob.hit(rng)) {
+                    self.segs[s].counters.drops.add(
+                        DropReason::Partition,
+                        u64::from(pkt.segments()),
+                        pkt.wire_bytes(0),
+                    );
+                    self.links[port.link].dirs[usize::from(port.dir)]
+                        .count_dropped_at_entry(&pkt, DropReason::Partition);
+                    return;
+                }
+            }
+        }
         self.segs[s].counters.forwarded += 1;
         self.enter_link(port.link, port.dir, pkt, at);
     }
@@ -827,6 +1014,7 @@ impl Engine {
             queue_bytes: p.shaper_queue_bytes(),
             delay_line_packets: p.delay_line_packets(),
             impairments: p.impairments().summary(),
+            faults: p.faults().map(|f| f.id).collect(),
         };
         Snapshot {
             at_ns: self.now.as_nanos(),

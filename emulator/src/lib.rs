@@ -15,6 +15,8 @@ pub mod counters;
 #[forbid(unsafe_code)]
 pub mod engine;
 #[forbid(unsafe_code)]
+pub mod fault;
+#[forbid(unsafe_code)]
 pub mod forward;
 #[forbid(unsafe_code)]
 pub mod gso;

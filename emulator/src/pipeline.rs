@@ -17,8 +17,9 @@
 //! `rx + duplicated = tx + dropped + queued` at every instant.
 
 use crate::counters::{DirCounters, DropReason};
+use crate::fault::{FaultEffect, FaultStage};
 use crate::gso;
-use crate::impair::Impairments;
+use crate::impair::{Impairments, RateSpec};
 use crate::packet::Packet;
 use crate::rng::{StageId, StageRng};
 use crate::stage::chance::{self, Chance, Reorder};
@@ -79,7 +80,12 @@ struct SegFate {
 
 /// A live link direction.
 pub struct Pipeline {
+    /// The configured impairments (topology or API patch).
+    base: Impairments,
+    /// What is in force: `base` with fault rate limits applied.
     imp: Impairments,
+    faults: FaultStage,
+    next_fault_change: Option<Instant>,
     loss: Option<Loss>,
     corrupt: Option<Chance>,
     duplicate: Option<Chance>,
@@ -109,7 +115,10 @@ impl Pipeline {
             reorder: StageRng::new(seed, name, dir, StageId::Reorder),
         };
         let mut p = Pipeline {
+            base: Impairments::default(),
             imp: Impairments::default(),
+            faults: FaultStage::new(StageRng::new(seed, name, dir, StageId::Fault)),
+            next_fault_change: None,
             loss: None,
             corrupt: None,
             duplicate: None,
@@ -127,15 +136,55 @@ impl Pipeline {
         p
     }
 
-    /// The impairments in force.
+    /// The impairments in force (configured, with fault rate limits applied).
     pub fn impairments(&self) -> &Impairments {
         &self.imp
     }
 
-    /// Changes parameters in place. Queued packets stay queued, the token
-    /// bucket keeps its credit, random streams continue where they were.
-    /// Clearing the rate limit sends the shaper's queue on at once.
+    /// The configured impairments, without faults.
+    pub fn base_impairments(&self) -> &Impairments {
+        &self.base
+    }
+
+    /// Changes the configured parameters in place. Queued packets stay
+    /// queued, the token bucket keeps its credit, random streams continue
+    /// where they were.
     pub fn set_impairments(&mut self, imp: &Impairments, now: Instant) {
+        self.base = *imp;
+        self.apply_effective(now);
+    }
+
+    /// Installs the fault overlay of this direction.
+    pub fn set_faults(&mut self, effects: Vec<FaultEffect>, now: Instant) {
+        self.faults.set(effects);
+        self.apply_effective(now);
+    }
+
+    /// The faults installed on this direction.
+    pub fn faults(&self) -> impl Iterator<Item = &FaultEffect> {
+        self.faults.effects()
+    }
+
+    fn apply_effective(&mut self, now: Instant) {
+        let mut eff = self.base;
+        if let Some(limit) = self.faults.rate_limit(now) {
+            eff.rate = Some(match self.base.rate {
+                Some(r) if r.rate_bps <= limit => r,
+                Some(r) => RateSpec {
+                    rate_bps: limit,
+                    burst_bytes: r.burst_bytes.min(RateSpec::default_burst(limit)).max(1514),
+                    ..r
+                },
+                None => RateSpec::new(limit),
+            });
+        }
+        self.next_fault_change = self.faults.next_rate_change(now);
+        self.reconfigure(&eff, now);
+    }
+
+    /// Applies effective parameters. Clearing the rate limit sends the
+    /// shaper's queue on at once.
+    fn reconfigure(&mut self, imp: &Impairments, now: Instant) {
         if self.imp.loss != imp.loss {
             self.loss = imp.loss.as_ref().map(Loss::new);
         }
@@ -259,6 +308,7 @@ impl Pipeline {
 
         let mut force_dup = false;
         let mut force_corrupt = false;
+        let mut force_reorder = false;
         if let Some(f) = self.filter.as_mut() {
             self.counters.filter_calls += 1;
             let verdict = match wire::parse(pkt.data()) {
@@ -283,9 +333,22 @@ impl Pipeline {
                 FilterVerdict::Route(n) => pkt.meta.route_to = Some(n),
             }
         }
+        if !self.faults.is_empty() {
+            let o = self.faults.apply(&mut pkt, now);
+            if o.applied {
+                self.counters.faulted += u64::from(segs);
+            }
+            if let Some(reason) = o.drop {
+                self.drop_pkt(&pkt, reason);
+                return;
+            }
+            force_dup |= o.duplicate;
+            force_corrupt |= o.corrupt;
+            force_reorder = o.reorder;
+        }
 
         // Per-segment decisions, drawn in a fixed order.
-        let mut any = force_dup || force_corrupt;
+        let mut any = force_dup || force_corrupt || force_reorder;
         self.fates.clear();
         for i in 0..segs {
             let mut f = SegFate::default();
@@ -307,6 +370,7 @@ impl Pipeline {
                         f.dup_reorder = r.decide(&mut self.rng.reorder);
                     }
                 }
+                f.reorder |= force_reorder;
             }
             any |= f.lost || f.corrupt || f.dup || f.reorder;
             self.fates.push(f);
@@ -372,12 +436,16 @@ impl Pipeline {
         }
     }
 
-    /// When the next held packet becomes due.
+    /// When the next held packet becomes due (or a fault rate limit starts or ends).
     pub fn poll_timeout(&self) -> Option<Instant> {
         if let Some(t) = self.pending_out.iter().map(|s| s.1).min() {
             return Some(t);
         }
-        match (self.shaper.as_ref().and_then(|s| s.poll_timeout()), self.delay.poll_timeout()) {
+        let held = match (self.shaper.as_ref().and_then(|s| s.poll_timeout()), self.delay.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match (held, self.next_fault_change) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -385,6 +453,9 @@ impl Pipeline {
 
     /// Releases everything due by `now` into `out`.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<(Packet, Instant)>) {
+        if self.next_fault_change.is_some_and(|t| t <= now) {
+            self.apply_effective(now);
+        }
         if !self.pending_out.is_empty() {
             out.append(&mut self.pending_out);
         }
@@ -400,6 +471,19 @@ impl Pipeline {
         }
         let counters = &mut self.counters;
         self.delay.release_due(now, &mut |p, t| Self::emit(counters, p, t, out));
+    }
+
+    /// Applies `f` to every packet held in the direction.
+    pub fn for_each_held_mut(&mut self, mut f: impl FnMut(&mut Packet)) {
+        if let Some(s) = self.shaper.as_mut() {
+            for p in s.packets_mut() {
+                f(p);
+            }
+        }
+        self.delay.for_each_packet_mut(&mut f);
+        for (p, _) in self.pending_out.iter_mut() {
+            f(p);
+        }
     }
 
     /// Drops everything held (the link was removed), counting each packet.

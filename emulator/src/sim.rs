@@ -178,3 +178,15 @@ impl EngineSim {
         std::mem::take(&mut self.delivered[n])
     }
 }
+
+impl EngineSim {
+    /// Reloads the engine with a new topology (delivery lists follow the new nodes).
+    pub fn reload(&mut self, topo: &crate::topology::Topology) -> crate::engine::ReloadReport {
+        let old: Vec<String> = self.engine.topology().nodes.iter().map(|n| n.name.clone()).collect();
+        let report = self.engine.reload(topo, self.now);
+        let mut prev: std::collections::HashMap<String, Vec<(Packet, Instant)>> =
+            old.into_iter().zip(std::mem::take(&mut self.delivered)).collect();
+        self.delivered = topo.nodes.iter().map(|n| prev.remove(&n.name).unwrap_or_default()).collect();
+        report
+    }
+}

@@ -111,6 +111,13 @@ impl Mac {
         Mac([0x02, 0xfa, prefix, b[1], b[2], b[3]])
     }
 
+    /// A locally administered unicast address derived from a name: stable
+    /// across reloads and reorderings (`02:<kind>:<32-bit hash>`).
+    pub fn from_name(kind: u8, name: &str) -> Mac {
+        let b = (crate::rng::fnv1a(name.as_bytes()) as u32).to_be_bytes();
+        Mac([0x02, kind, b[0], b[1], b[2], b[3]])
+    }
+
     /// The Ethernet multicast address for an IPv6 multicast group (33:33:…).
     pub fn ipv6_multicast(addr: Ipv6Addr) -> Mac {
         let o = addr.octets();

@@ -372,3 +372,156 @@ fn ipv6_is_routed() {
     assert_eq!(info.ttl, 63);
     assert_eq!(info.dst_mac, mac_of(&t, "b"));
 }
+
+mod reload_and_faults {
+    use super::*;
+    use faultmesh_emulator::fault::{EffectKind, FaultEffect, PartitionEffect};
+    use std::time::Duration;
+
+    const BASE: &str = r#"
+nodes:
+  a: {kind: host, addresses: [10.0.0.1/24]}
+  b: {kind: host, addresses: [10.0.0.2/24]}
+segments:
+  lan: {kind: switch}
+links:
+  la: {a: a, b: lan, a_to_b: {rate: 8mbit burst 1000 queue 100}}
+  lb: {a: b, b: lan}
+"#;
+
+    #[test]
+    fn reload_keeps_unchanged_links_with_their_queues() {
+        let t = topo(BASE);
+        let (a, b) = (t.node_index("a").unwrap(), t.node_index("b").unwrap());
+        let mut sim = EngineSim::new(&t);
+        // 50 frames of 1000 bytes queue behind an 8 Mbit/s bucket: 49 ms of backlog.
+        for _ in 0..50 {
+            sim.send(a, udp4(mac_of(&t, "a"), mac_of(&t, "b"), "10.0.0.1", "10.0.0.2", 1, 64, 958), Instant::ZERO);
+        }
+        sim.run_until(Instant::from_millis(10));
+        // New topology: a third node (listed first, shifting indices) and lb changed.
+        let t2 = topo(
+            &BASE
+                .replace("nodes:\n", "nodes:\n  c: {kind: host, addresses: [10.0.0.3/24]}\n")
+                .replace("  lb: {a: b, b: lan}", "  lb: {a: b, b: lan, both: {delay: 1ms}}\n  lc: {a: c, b: lan}"),
+        );
+        let report = sim.reload(&t2);
+        assert_eq!(report.links_kept, vec!["la".to_string()]);
+        assert_eq!(report.links_changed, vec!["lb".to_string()]);
+        assert_eq!(report.links_added, vec!["lc".to_string()]);
+        assert_eq!(report.nodes_added, vec!["c".to_string()]);
+        assert_eq!(report.packets_dropped, 0);
+        sim.run_to_completion();
+        let b2 = t2.node_index("b").unwrap();
+        assert_ne!(b, b2, "indices shifted");
+        let got = sim.take(b2);
+        assert_eq!(got.len(), 50, "no packet lost across the reload");
+        assert_eq!(got.last().unwrap().1, Instant::from_millis(49 + 1), "bucket state kept, new 1 ms delay on lb");
+        let snap = sim.engine.snapshot();
+        assert_eq!(snap.links[0].a_to_b.counters.tx_packets, 50, "counters kept");
+        assert_eq!(snap.links[0].a_to_b.counters.drops.total(), 0);
+        // Removing the link drops (and counts) what it holds.
+        let a2 = t2.node_index("a").unwrap();
+        for _ in 0..10 {
+            sim.send(a2, udp4(mac_of(&t2, "a"), mac_of(&t2, "b"), "10.0.0.1", "10.0.0.2", 1, 64, 958), sim.now());
+        }
+        let t3 =
+            topo(&BASE.replace(
+                "  la: {a: a, b: lan, a_to_b: {rate: 8mbit burst 1000 queue 100}}\n",
+                "  la2: {a: a, b: lan}\n",
+            ));
+        let r3 = sim.reload(&t3);
+        let mut removed = r3.links_removed.clone();
+        removed.sort();
+        assert_eq!(removed, vec!["la".to_string(), "lc".to_string()]);
+        assert_eq!(r3.packets_dropped, 9, "one left on the bucket, nine were queued");
+    }
+
+    #[test]
+    fn faults_stack_and_partitions_separate_groups() {
+        let t = topo(STAR);
+        let id = |n: &str| t.node_index(n).unwrap();
+        let mut sim = EngineSim::new(&t);
+        let l1 = t.link_index("p1").unwrap();
+        let delay = |ms| FaultEffect {
+            id: 1,
+            kind: EffectKind::Delay { delay: Duration::from_millis(ms), jitter: Duration::ZERO },
+            probability: 1.0,
+            start: Instant::ZERO,
+            end: None,
+        };
+        sim.engine.set_faults(l1, 0, vec![delay(10), delay(5)], Instant::ZERO);
+        sim.send(id("h1"), udp4(mac_of(&t, "h1"), mac_of(&t, "h2"), "10.8.0.1", "10.8.0.2", 1, 64, 10), Instant::ZERO);
+        sim.run_to_completion();
+        assert_eq!(sim.take(id("h2"))[0].1, Instant::from_millis(15), "two delay faults add");
+        sim.engine.clear_faults(sim.now());
+        // Partition {h1, h2} | {h3}: h1↔h3 blocked, h1↔h2 and h4 unaffected.
+        let mut side = vec![0u8; t.nodes.len()];
+        side[id("h1")] = 1;
+        side[id("h2")] = 1;
+        side[id("h3")] = 2;
+        sim.engine.set_partitions(vec![PartitionEffect {
+            id: 2,
+            side,
+            probability: 1.0,
+            start: Instant::ZERO,
+            end: None,
+        }]);
+        let t0 = sim.now();
+        for (src, dst, d) in
+            [("h1", "h3", "10.8.0.3"), ("h3", "h1", "10.8.0.1"), ("h1", "h2", "10.8.0.2"), ("h3", "h4", "10.8.0.4")]
+        {
+            let s = format!("10.8.0.{}", &src[1..]);
+            sim.send(id(src), udp4(mac_of(&t, src), mac_of(&t, dst), &s, d, 1, 64, 10), t0);
+        }
+        sim.run_to_completion();
+        assert_eq!(sim.take(id("h3")).len(), 0);
+        assert_eq!(sim.take(id("h1")).len(), 0);
+        assert_eq!(sim.take(id("h2")).len(), 1);
+        assert_eq!(sim.take(id("h4")).len(), 1);
+        let snap = sim.engine.snapshot();
+        assert_eq!(snap.segments[0].counters.drops.get(DropReason::Partition), 2);
+        // The kill switch lifts it.
+        sim.engine.clear_faults(sim.now());
+        sim.send(id("h1"), udp4(mac_of(&t, "h1"), mac_of(&t, "h3"), "10.8.0.1", "10.8.0.3", 1, 64, 10), sim.now());
+        sim.run_to_completion();
+        assert_eq!(sim.take(id("h3")).len(), 1);
+    }
+
+    #[test]
+    fn rate_limit_fault_applies_and_lifts_on_time() {
+        let t = topo(STAR);
+        let (h1, h2) = (t.node_index("h1").unwrap(), t.node_index("h2").unwrap());
+        let mut sim = EngineSim::new(&t);
+        let l1 = t.link_index("p1").unwrap();
+        let end = Instant::from_millis(100);
+        sim.engine.set_faults(
+            l1,
+            0,
+            vec![FaultEffect {
+                id: 3,
+                kind: EffectKind::RateLimit { rate_bps: 8_000_000 },
+                probability: 1.0,
+                start: Instant::ZERO,
+                end: Some(end),
+            }],
+            Instant::ZERO,
+        );
+        assert!(sim.engine.snapshot().links[l1].a_to_b.impairments.contains("rate 8mbit"));
+        for _ in 0..200 {
+            sim.send(h1, udp4(mac_of(&t, "h1"), mac_of(&t, "h2"), "10.8.0.1", "10.8.0.2", 1, 64, 958), Instant::ZERO);
+        }
+        // 1000-byte frames at 1 byte/µs from a full 3028-byte bucket: 3 at
+        // once, then the k-th more at 1000·k − 28 µs.
+        sim.run_until(Instant::from_millis(50));
+        assert_eq!(sim.take(h2).len(), 3 + 50);
+        sim.run_until(Instant::from_micros(99_999));
+        assert_eq!(sim.take(h2).len(), 50, "up to k = 100 at 99.972 ms");
+        sim.run_until(Instant::from_millis(100));
+        let rest = sim.take(h2);
+        assert_eq!(rest.len(), 200 - 103, "the limit lifted at 100 ms: the queue drains at once");
+        let times: Vec<Instant> = rest.iter().map(|x| x.1).collect();
+        assert!(times.iter().all(|t| *t == Instant::from_millis(100)), "{times:?}");
+        assert_eq!(sim.engine.snapshot().links[l1].a_to_b.impairments, "clean");
+    }
+}

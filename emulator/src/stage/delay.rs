@@ -287,6 +287,20 @@ impl DelayLine {
         }
     }
 
+    /// Applies `f` to every held packet (to remap metadata on reload).
+    pub fn for_each_packet_mut(&mut self, f: &mut impl FnMut(&mut Packet)) {
+        for (_, p, _) in self.fifo.iter_mut() {
+            f(p);
+        }
+        if !self.heap.is_empty() {
+            let mut all: Vec<Reverse<HeapEntry>> = std::mem::take(&mut self.heap).into_vec();
+            for Reverse(e) in all.iter_mut() {
+                f(&mut e.pkt);
+            }
+            self.heap = all.into();
+        }
+    }
+
     /// Empties the line.
     pub fn drain(&mut self) -> Vec<Packet> {
         self.held_segs = 0;

@@ -183,6 +183,11 @@ impl Shaper {
         }
     }
 
+    /// Every queued packet, mutable (to remap metadata on reload).
+    pub fn packets_mut(&mut self) -> impl Iterator<Item = &mut Packet> {
+        self.queue.iter_mut().map(|q| &mut q.pkt)
+    }
+
     /// Empties the queue (link removed or rate limit cleared).
     pub fn drain(&mut self) -> Vec<Packet> {
         self.queued_segs = 0;

@@ -19,7 +19,6 @@ use super::config::{Cidr, ImpairmentsConfig, LinkConfig, NodeConfig, TopologyCon
 use super::diag::{Diagnostic, Diagnostics};
 use super::model::*;
 use crate::impair::Impairments;
-use crate::rng::fnv1a;
 use crate::wire::Mac;
 
 fn valid_name(s: &str) -> bool {
@@ -78,7 +77,6 @@ pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>
         Some(n) => n.value.clone(),
         None => default_name.to_string(),
     };
-    let name_hash = fnv1a(name.as_bytes());
 
     // ---- names -------------------------------------------------------------
     let mut node_ids: HashMap<String, NodeId> = HashMap::new();
@@ -126,16 +124,31 @@ pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>
     let mut nodes: Vec<Node> = Vec::new();
     let mut node_locs: Vec<Location> = Vec::new();
     let mut addr_owner: HashMap<IpAddr, (String, Location)> = HashMap::new();
-    for (idx, (key, nc)) in cfg.nodes.0.iter().enumerate() {
+    for (key, nc) in cfg.nodes.0.iter() {
         node_locs.push(key.referenced);
-        let node = build_node(&mut cx, idx, key, nc, name_hash, &mut addr_owner);
+        let node = build_node(&mut cx, key, nc, &mut addr_owner);
         nodes.push(node);
+    }
+
+    // Derived MACs must be unique (a 32-bit hash of the name; a clash is
+    // astronomically rare, but then the later node gets the next value).
+    {
+        let mut seen: HashMap<Mac, usize> = HashMap::new();
+        for (i, n) in nodes.iter_mut().enumerate() {
+            let Some(mut m) = n.mac else { continue };
+            while seen.contains_key(&m) {
+                let v = u32::from_be_bytes([m.0[2], m.0[3], m.0[4], m.0[5]]).wrapping_add(1).to_be_bytes();
+                m = Mac([m.0[0], m.0[1], v[0], v[1], v[2], v[3]]);
+            }
+            seen.insert(m, i);
+            n.mac = Some(m);
+        }
     }
 
     // ---- segments ----------------------------------------------------------
     let mut segments: Vec<Segment> = Vec::new();
     let mut seg_locs: Vec<Location> = Vec::new();
-    for (idx, (key, sc)) in cfg.segments.0.iter().enumerate() {
+    for (key, sc) in cfg.segments.0.iter() {
         seg_locs.push(key.referenced);
         let kind = match sc.kind.value.as_str() {
             "switch" => {
@@ -189,7 +202,7 @@ pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>
         segments.push(Segment {
             name: key.value.clone(),
             kind,
-            mac: Mac::local(0xfe, (name_hash as u32 & 0xff00) | idx as u32),
+            mac: Mac::from_name(0xfe, &key.value),
             labels: sc.labels.clone(),
             links: Vec::new(),
         });
@@ -373,10 +386,8 @@ fn check_owner(cx: &mut Ctx, owners: &mut HashMap<IpAddr, (String, Location)>, a
 
 fn build_node(
     cx: &mut Ctx,
-    idx: usize,
     key: &Spanned<String>,
     nc: &NodeConfig,
-    name_hash: u64,
     owners: &mut HashMap<IpAddr, (String, Location)>,
 ) -> Node {
     let name = &key.value;
@@ -591,7 +602,7 @@ fn build_node(
         // the engine's synthetic Ethernet header).
         None => match node.kind {
             NodeKind::Attach { .. } => None,
-            _ => Some(Mac::local(0x01, (name_hash as u32 & 0xff00) | idx as u32)),
+            _ => Some(Mac::from_name(0xfa, name)),
         },
     };
     node
