@@ -15,7 +15,9 @@ use faultmesh_emulator::io::netns;
 use faultmesh_emulator::topology;
 use socket2::{Domain, Protocol, Socket, Type};
 
-use super::run::{Appliance, require_privileges};
+use faultmesh_emulator::io::appliance::Appliance;
+
+use super::run::{describe, require_privileges};
 use super::summary;
 
 /// The built-in topology.
@@ -181,7 +183,7 @@ pub(crate) fn run() -> anyhow::Result<ExitCode> {
     println!("  wan client→router: delay 10ms, loss 2%");
     println!("  wan router→client: delay 10ms, rate 50mbit");
     let mut app = Appliance::start(topo, &prefix, Options::default())?;
-    print!("{}", app.describe());
+    print!("{}", describe(&app));
     let (cns, sns) = (format!("{prefix}client"), format!("{prefix}server"));
     let server = Ipv4Addr::new(10, 10, 2, 2);
     // Let the hosts resolve their gateway first.
@@ -192,7 +194,7 @@ pub(crate) fn run() -> anyhow::Result<ExitCode> {
     let loss_n = 5000;
     let got = udp_loss(&cns, &sns, server, loss_n)?;
     let goodput = tcp_goodput(&cns, &sns, server, 4.0)?;
-    let snap = app.handle().snapshot();
+    let snap = app.handle().and_then(|h| h.snapshot());
     let engine = app.stop();
 
     let mut rtts = p.rtts.clone();

@@ -4,74 +4,28 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use faultmesh_emulator::engine::Engine;
-use faultmesh_emulator::io::dataplane::{DataPlane, DataPlaneHandle, Options};
-use faultmesh_emulator::io::{self, setup, sys};
+use faultmesh_emulator::io::appliance::Appliance;
+use faultmesh_emulator::io::dataplane::Options;
+use faultmesh_emulator::io::{setup, sys};
 use faultmesh_emulator::topology::{self, Topology};
 
 use super::summary;
 
-/// A running appliance: devices, data plane, and what to undo.
-pub(crate) struct Appliance {
-    pub topo: Topology,
-    pub instance: Option<setup::Instance>,
-    pub dataplane: Option<DataPlane>,
-}
-
-impl Appliance {
-    /// Builds the devices and starts forwarding.
-    pub(crate) fn start(topo: Topology, prefix: &str, opts: Options) -> anyhow::Result<Appliance> {
-        let (instance, ports) = setup::realize(&topo, prefix)?;
-        let engine = Engine::new(&topo, io::now());
-        let dataplane = match DataPlane::start(engine, ports, opts) {
-            Ok(d) => d,
-            Err(e) => {
-                let _ = instance.teardown();
-                return Err(e).context("starting the data plane");
-            }
-        };
-        Ok(Appliance { topo, instance: Some(instance), dataplane: Some(dataplane) })
+/// Describes where every node lives.
+pub(crate) fn describe(app: &Appliance) -> String {
+    let mut out = String::new();
+    for (i, p) in app.places().iter().enumerate() {
+        let n = &app.topology().nodes[i];
+        let addrs: Vec<String> = n.addresses.iter().map(|a| a.to_string()).collect();
+        out += &format!(
+            "  {:<12} netns {:<24} {} {}\n",
+            p.node,
+            p.netns.as_deref().unwrap_or("(this namespace)"),
+            p.interface,
+            addrs.join(" ")
+        );
     }
-
-    pub(crate) fn handle(&self) -> DataPlaneHandle {
-        self.dataplane.as_ref().expect("running").handle()
-    }
-
-    /// Stops forwarding, removes the devices; returns the final engine.
-    pub(crate) fn stop(&mut self) -> Option<Engine> {
-        let engine = self.dataplane.take().and_then(|d| d.stop());
-        if let Some(inst) = self.instance.take() {
-            for e in inst.teardown() {
-                eprintln!("faultmesh: cleanup: {e}");
-            }
-        }
-        engine
-    }
-
-    /// Describes where every node lives.
-    pub(crate) fn describe(&self) -> String {
-        let mut out = String::new();
-        if let Some(inst) = &self.instance {
-            for (i, p) in inst.places.iter().enumerate() {
-                let n = &self.topo.nodes[i];
-                let addrs: Vec<String> = n.addresses.iter().map(|a| a.to_string()).collect();
-                out += &format!(
-                    "  {:<12} netns {:<24} {} {}\n",
-                    p.node,
-                    p.netns.as_deref().unwrap_or("(this namespace)"),
-                    p.interface,
-                    addrs.join(" ")
-                );
-            }
-        }
-        out
-    }
-}
-
-impl Drop for Appliance {
-    fn drop(&mut self) {
-        self.stop();
-    }
+    out
 }
 
 pub(crate) fn require_privileges(what: &str) -> Option<ExitCode> {
@@ -111,17 +65,13 @@ pub(crate) fn run(
     sys::block_termination_signals().context("blocking signals")?;
     let prefix = prefix.unwrap_or_else(|| setup::default_prefix(&topo));
     let mut app = Appliance::start(topo, &prefix, opts)?;
-    println!(
-        "faultmesh: running `{}` (prefix {prefix}, {} nodes, {} links)",
-        app.topo.name,
-        app.topo.nodes.len(),
-        app.topo.links.len()
-    );
-    print!("{}", app.describe());
+    let t = app.topology();
+    println!("faultmesh: running `{}` (prefix {prefix}, {} nodes, {} links)", t.name, t.nodes.len(), t.links.len());
+    print!("{}", describe(&app));
     println!("faultmesh: ready — Ctrl-C or SIGTERM stops and removes everything");
     let sig = sys::wait_termination();
     eprintln!("faultmesh: signal {sig}: stopping");
-    let last = app.handle().snapshot();
+    let last = app.handle().and_then(|h| h.snapshot());
     if let Some(s) = &last {
         println!("{}", summary::loop_line(&s.loop_stats));
     }

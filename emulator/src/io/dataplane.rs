@@ -22,10 +22,10 @@ use serde::Serialize;
 use super::pool::BufPool;
 use super::port::{Port, PortStats, SendOutcome};
 use super::sys::{self, Epoll, Event, EventFd};
-use crate::engine::{Engine, Snapshot};
+use crate::engine::{Engine, ReloadReport, Snapshot};
 use crate::packet::Packet;
 use crate::time::Instant;
-use crate::topology::NodeId;
+use crate::topology::{NodeId, Topology};
 
 const WAKE_TOKEN: u64 = u64::MAX;
 /// Receive batches taken from one port per wake-up before moving on.
@@ -71,6 +71,18 @@ pub enum Control {
     Snapshot(Sender<DataPlaneSnapshot>),
     /// Change the engine (impairments, rules, topology) at engine time `now`.
     Apply(EngineFn),
+    /// Replace the topology: reload the engine, close the ports of removed
+    /// nodes, start serving new ones (ports by node name).
+    Reload {
+        /// The new topology.
+        topo: Box<Topology>,
+        /// Ports of nodes that are new (or rebuilt).
+        add: Vec<(String, Port)>,
+        /// Nodes whose ports close (removed or rebuilt).
+        remove: Vec<String>,
+        /// Receives the report once the old ports are closed.
+        reply: Sender<ReloadReport>,
+    },
     /// Stop and hand the engine back.
     Shutdown,
 }
@@ -195,6 +207,15 @@ impl DataPlaneHandle {
             return None;
         }
         rrx.recv_timeout(Duration::from_secs(5)).ok()
+    }
+
+    /// Reloads the topology with the given port changes; waits for the report.
+    pub fn reload(&self, topo: Topology, add: Vec<(String, Port)>, remove: Vec<String>) -> Option<ReloadReport> {
+        let (rtx, rrx) = mpsc::channel();
+        if !self.send(Control::Reload { topo: Box::new(topo), add, remove, reply: rtx }) {
+            return None;
+        }
+        rrx.recv_timeout(Duration::from_secs(30)).ok()
     }
 
     /// A fresh copy of every counter.
@@ -361,6 +382,10 @@ impl Loop {
             match c {
                 Control::Shutdown => return true,
                 Control::Apply(f) => f(&mut self.engine, now()),
+                Control::Reload { topo, add, remove, reply } => {
+                    let report = self.reload(&topo, add, &remove);
+                    let _ = reply.send(report);
+                }
                 Control::Snapshot(reply) => {
                     for b in &mut self.ports {
                         b.port.poll_kernel_stats();
@@ -379,6 +404,37 @@ impl Loop {
             }
         }
         false
+    }
+
+    fn reload(&mut self, topo: &Topology, add: Vec<(String, Port)>, remove: &[String]) -> ReloadReport {
+        let old_names: Vec<String> = self.engine.topology().nodes.iter().map(|n| n.name.clone()).collect();
+        let report = self.engine.reload(topo, now());
+        for b in &self.ports {
+            let _ = self.epoll.delete(b.port.raw_fd());
+        }
+        let mut bindings = Vec::with_capacity(self.ports.len() + add.len());
+        for b in self.ports.drain(..) {
+            let Some(name) = old_names.get(b.node) else { continue };
+            if remove.contains(name) {
+                continue; // dropped here: the descriptor closes
+            }
+            if let Some(i) = topo.node_index(name) {
+                bindings.push(PortBinding { node: i, port: b.port });
+            }
+        }
+        for (name, port) in add {
+            if let Some(i) = topo.node_index(&name) {
+                bindings.push(PortBinding { node: i, port });
+            }
+        }
+        for (i, b) in bindings.iter().enumerate() {
+            if let Err(e) = self.epoll.add(b.port.raw_fd(), false, i as u64) {
+                eprintln!("faultmesh: data plane: watching {}: {e}", b.port.name());
+            }
+        }
+        self.blocked = vec![false; bindings.len()];
+        self.ports = bindings;
+        report
     }
 
     fn flush_port(&mut self, i: usize) {

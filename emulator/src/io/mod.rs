@@ -12,6 +12,7 @@
 //! Every `unsafe` block in the crate is in this module, with a `SAFETY:`
 //! comment.
 
+pub mod appliance;
 pub mod dataplane;
 pub mod netns;
 pub mod pool;

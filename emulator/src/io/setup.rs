@@ -166,10 +166,12 @@ fn remove(state: &State) -> Vec<String> {
     errors
 }
 
-fn ifname(idx: usize, node: &str) -> String {
-    let mut s = format!("fm{idx}-{}", sanitize(node));
-    s.truncate(15);
-    s
+/// The appliance-side interface name of a node: readable and stable across
+/// reloads (`<first 10 chars of the name>-<16-bit hash>`).
+fn ifname(node: &str) -> String {
+    let mut head = sanitize(node);
+    head.truncate(10);
+    format!("{head}-{:04x}", crate::rng::fnv1a(node.as_bytes()) as u16)
 }
 
 /// Creates the devices of `topo` with names starting with `prefix` and opens
@@ -190,37 +192,46 @@ pub fn realize(topo: &Topology, prefix: &str) -> Result<(Instance, Vec<PortBindi
         fabric: fabric.clone(),
         places: Vec::new(),
     };
-    // Plan names and refuse to clobber anything.
-    let mut host_ns = Vec::new();
-    for (i, n) in topo.nodes.iter().enumerate() {
-        let place = match &n.kind {
-            NodeKind::Host { netns, .. } => {
-                let ns = netns.clone().unwrap_or_else(|| format!("{prefix}{}", sanitize(&n.name)));
-                host_ns.push(ns.clone());
-                NodePlace { node: n.name.clone(), netns: Some(ns), interface: "eth0".into() }
-            }
-            NodeKind::Attach { interface, netns } => {
-                NodePlace { node: n.name.clone(), netns: netns.clone(), interface: interface.clone() }
-            }
-            NodeKind::Device { name, netns, .. } => NodePlace {
-                node: n.name.clone(),
-                netns: netns.clone(),
-                interface: name.clone().unwrap_or_else(|| ifname(i, &n.name)),
-            },
-        };
-        inst.places.push(place);
-    }
+    inst.places = topo.nodes.iter().map(|n| place_of(prefix, n)).collect();
+    let host_ns: Vec<String> = topo
+        .nodes
+        .iter()
+        .zip(&inst.places)
+        .filter(|(n, _)| matches!(n.kind, NodeKind::Host { .. }))
+        .filter_map(|(_, p)| p.netns.clone())
+        .collect();
     for ns in std::iter::once(&fabric).chain(host_ns.iter()) {
         if netns::exists(ns) {
             return Err(SetupError::NamespaceExists(ns.clone(), prefix.to_string()));
         }
     }
-    match build(topo, &mut inst, &host_ns) {
-        Ok(ports) => Ok((inst, ports)),
+    let all: Vec<usize> = (0..topo.nodes.len()).collect();
+    let result = create_fabric(&mut inst).and_then(|()| add_nodes(&mut inst, topo, &all));
+    match result {
+        Ok(ports) => Ok((inst, ports.into_iter().map(|(node, port)| PortBinding { node, port }).collect())),
         Err(e) => {
             let _ = inst.teardown();
             Err(e)
         }
+    }
+}
+
+/// Where node `n` lives.
+fn place_of(prefix: &str, n: &crate::topology::Node) -> NodePlace {
+    match &n.kind {
+        NodeKind::Host { netns, .. } => NodePlace {
+            node: n.name.clone(),
+            netns: Some(netns.clone().unwrap_or_else(|| format!("{prefix}{}", sanitize(&n.name)))),
+            interface: "eth0".into(),
+        },
+        NodeKind::Attach { interface, netns } => {
+            NodePlace { node: n.name.clone(), netns: netns.clone(), interface: interface.clone() }
+        }
+        NodeKind::Device { name, netns, .. } => NodePlace {
+            node: n.name.clone(),
+            netns: netns.clone(),
+            interface: name.clone().unwrap_or_else(|| ifname(&n.name)),
+        },
     }
 }
 
@@ -251,57 +262,61 @@ fn node_config_lines(dev: &str, n: &crate::topology::Node, set_mac: bool) -> Vec
     lines
 }
 
-fn build(topo: &Topology, inst: &mut Instance, host_ns: &[String]) -> Result<Vec<PortBinding>, SetupError> {
+fn sys_err(what: &str) -> impl FnOnce(io::Error) -> SetupError {
+    let what = what.to_string();
+    move |source: io::Error| SetupError::Device { what, source }
+}
+
+fn create_fabric(inst: &mut Instance) -> Result<(), SetupError> {
     let fabric = inst.fabric.clone();
     inst.add_ns(&fabric)?;
     netns::ip(&["netns", "add", &fabric])?;
-    let sys_err = |what: &str| {
-        let what = what.to_string();
-        move |source: io::Error| SetupError::Device { what, source }
-    };
     netns::sysctl(Some(&fabric), "net/ipv6/conf/default/disable_ipv6", "1").map_err(sys_err("fabric sysctl"))?;
     netns::sysctl(Some(&fabric), "net/ipv6/conf/all/disable_ipv6", "1").map_err(sys_err("fabric sysctl"))?;
-    for ns in host_ns {
-        inst.add_ns(ns)?;
-    }
-    let mut root_batch: Vec<String> = host_ns.iter().map(|ns| format!("netns add {ns}")).collect();
-    for (i, n) in topo.nodes.iter().enumerate() {
-        if let NodeKind::Host { device: DeviceKind::Veth, .. } = n.kind {
+    Ok(())
+}
+
+/// Creates the devices of nodes `which` (indices into `topo`, whose places
+/// must already be planned in `inst.places`) and opens their ports. On error
+/// the caller removes what was recorded.
+pub fn add_nodes(inst: &mut Instance, topo: &Topology, which: &[usize]) -> Result<Vec<(usize, Port)>, SetupError> {
+    let fabric = inst.fabric.clone();
+    let mut root_batch = Vec::new();
+    let mut veths: Vec<(usize, String)> = Vec::new();
+    for &i in which {
+        let n = &topo.nodes[i];
+        if let NodeKind::Host { device, .. } = n.kind {
             let ns = inst.places[i].netns.clone().unwrap_or_default();
-            root_batch
-                .push(format!("link add {} netns {fabric} type veth peer name eth0 netns {ns}", ifname(i, &n.name)));
+            if netns::exists(&ns) {
+                return Err(SetupError::NamespaceExists(ns, inst.state.prefix.clone()));
+            }
+            inst.add_ns(&ns)?;
+            root_batch.push(format!("netns add {ns}"));
+            if device == DeviceKind::Veth {
+                let name = ifname(&n.name);
+                root_batch.push(format!("link add {name} netns {fabric} type veth peer name eth0 netns {ns}"));
+                veths.push((i, name));
+            }
         }
     }
     netns::ip_batch(None, &root_batch)?;
-
-    // Ports: fabric veth ends in one namespace hop.
-    let mut ports: Vec<Option<Port>> = (0..topo.nodes.len()).map(|_| None).collect();
-    let mut fabric_lines = Vec::new();
-    let veths: Vec<(usize, String)> = topo
-        .nodes
+    let fabric_lines: Vec<String> = veths
         .iter()
-        .enumerate()
-        .filter(|(_, n)| matches!(n.kind, NodeKind::Host { device: DeviceKind::Veth, .. }))
-        .map(|(i, n)| (i, ifname(i, &n.name)))
+        .map(|(i, name)| format!("link set {name} mtu {} up", topo.nodes[*i].mtu.unwrap_or(1500)))
         .collect();
-    for (i, name) in &veths {
-        let mtu = topo.nodes[*i].mtu.unwrap_or(1500);
-        fabric_lines.push(format!("link set {name} mtu {mtu} up"));
-    }
     netns::ip_batch(Some(&fabric), &fabric_lines)?;
-    for (i, n) in topo.nodes.iter().enumerate() {
+    let mut ports: Vec<(usize, Port)> = Vec::new();
+    for &i in which {
+        let n = &topo.nodes[i];
         let place = inst.places[i].clone();
         match &n.kind {
             NodeKind::Host { device, .. } => {
                 let ns = place.netns.clone().unwrap_or_default();
                 if *device != DeviceKind::Veth {
                     let tap = *device == DeviceKind::Tap;
-                    let port = netns::run_in(Some(&ns), || {
-                        let mut p = BufPool::default();
-                        TunPort::create("eth0", tap, &mut p)
-                    })
-                    .map_err(sys_err(&format!("creating {} in {ns}", if tap { "TAP" } else { "TUN" })))?;
-                    ports[i] = Some(Port::Tun(port));
+                    let port = netns::run_in(Some(&ns), || TunPort::create("eth0", tap, &mut BufPool::default()))
+                        .map_err(sys_err(&format!("creating {} in {ns}", if tap { "TAP" } else { "TUN" })))?;
+                    ports.push((i, Port::Tun(port)));
                 }
                 let mut lines = vec!["link set lo up".to_string()];
                 lines.extend(node_config_lines("eth0", n, *device != DeviceKind::Tun));
@@ -310,25 +325,19 @@ fn build(topo: &Topology, inst: &mut Instance, host_ns: &[String]) -> Result<Vec
             NodeKind::Attach { interface, netns: ns } => {
                 let iface = interface.clone();
                 netns::ip_batch(ns.as_deref(), &[format!("link set {interface} up")])?;
-                let port = netns::run_in(ns.as_deref(), || {
-                    let mut p = BufPool::default();
-                    AfPacketPort::open(&iface, &mut p)
-                })
-                .map_err(sys_err(&format!("attaching to {interface}")))?;
-                ports[i] = Some(Port::Packet(port));
+                let port = netns::run_in(ns.as_deref(), || AfPacketPort::open(&iface, &mut BufPool::default()))
+                    .map_err(sys_err(&format!("attaching to {interface}")))?;
+                ports.push((i, Port::Packet(port)));
             }
             NodeKind::Device { device, netns: ns, .. } => {
                 let tap = *device == DeviceKind::Tap;
                 let name = place.interface.clone();
-                let port = netns::run_in(ns.as_deref(), || {
-                    let mut p = BufPool::default();
-                    TunPort::create(&name, tap, &mut p)
-                })
-                .map_err(sys_err(&format!("creating device {name}")))?;
+                let port = netns::run_in(ns.as_deref(), || TunPort::create(&name, tap, &mut BufPool::default()))
+                    .map_err(sys_err(&format!("creating device {name}")))?;
                 inst.state.interfaces.push((ns.clone().unwrap_or_default(), port.name().to_string()));
                 inst.save()?;
                 netns::ip_batch(ns.as_deref(), &node_config_lines(port.name(), n, tap))?;
-                ports[i] = Some(Port::Tun(port));
+                ports.push((i, Port::Tun(port)));
             }
         }
     }
@@ -340,10 +349,84 @@ fn build(topo: &Topology, inst: &mut Instance, host_ns: &[String]) -> Result<Vec
             .collect::<io::Result<Vec<_>>>()
     })
     .map_err(sys_err("opening fabric ports"))?;
-    for (i, port) in opened {
-        ports[i] = Some(Port::Packet(port));
+    ports.extend(opened.into_iter().map(|(i, p)| (i, Port::Packet(p))));
+    Ok(ports)
+}
+
+impl Instance {
+    /// Plans the places of a new topology (for a reload).
+    pub fn plan(&self, topo: &Topology) -> Vec<NodePlace> {
+        topo.nodes.iter().map(|n| place_of(&self.state.prefix, n)).collect()
     }
-    Ok(ports.into_iter().enumerate().filter_map(|(node, p)| p.map(|port| PortBinding { node, port })).collect())
+
+    /// Adopts new places after a reload.
+    pub fn set_places(&mut self, places: Vec<NodePlace>) {
+        self.places = places;
+    }
+
+    /// Removes a node's namespace or device (its port must be closed first).
+    pub fn remove_node(&mut self, place: &NodePlace, kind: &NodeKind) -> Vec<String> {
+        let mut errors = Vec::new();
+        match kind {
+            NodeKind::Host { .. } => {
+                if let Some(ns) = &place.netns {
+                    if netns::exists(ns) {
+                        if let Err(e) = netns::ip(&["netns", "del", ns]) {
+                            errors.push(e.to_string());
+                        }
+                    }
+                    self.state.namespaces.retain(|n| n != ns);
+                }
+            }
+            NodeKind::Device { netns: ns, .. } => {
+                let key = (ns.clone().unwrap_or_default(), place.interface.clone());
+                self.state.interfaces.retain(|i| *i != key);
+            }
+            NodeKind::Attach { .. } => {}
+        }
+        if let Err(e) = self.save() {
+            errors.push(e.to_string());
+        }
+        errors
+    }
+
+    /// Re-applies addresses, gateways and MTU of a kept node whose settings changed.
+    pub fn reconfigure_node(
+        &self,
+        place: &NodePlace,
+        old: &crate::topology::Node,
+        new: &crate::topology::Node,
+    ) -> Result<(), SetupError> {
+        let dev = place.interface.as_str();
+        let mut lines = Vec::new();
+        for a in &old.addresses {
+            if !new.addresses.contains(a) {
+                lines.push(format!("addr del {a} dev {dev}"));
+            }
+        }
+        for g in &old.gateways {
+            let default = if g.is_ipv6() { "::/0" } else { "0.0.0.0/0" };
+            lines.push(format!("route del {default} via {g} dev {dev}"));
+        }
+        for a in &new.addresses {
+            if !old.addresses.contains(a) {
+                lines.push(if a.addr.is_ipv6() {
+                    format!("addr add {a} dev {dev} nodad")
+                } else {
+                    format!("addr add {a} dev {dev}")
+                });
+            }
+        }
+        if new.mtu != old.mtu {
+            lines.push(format!("link set {dev} mtu {}", new.mtu.unwrap_or(1500)));
+        }
+        for g in &new.gateways {
+            let default = if g.is_ipv6() { "::/0" } else { "0.0.0.0/0" };
+            lines.push(format!("route add {default} via {g} dev {dev}"));
+        }
+        netns::ip_batch(place.netns.as_deref(), &lines)?;
+        Ok(())
+    }
 }
 
 /// What `cleanup` did.
@@ -431,8 +514,9 @@ mod tests {
 
     #[test]
     fn interface_names_fit() {
-        assert_eq!(ifname(3, "client"), "fm3-client");
-        assert!(ifname(1234, "a-very-long-node-name").len() <= 15);
+        assert!(ifname("client").starts_with("client-"));
+        assert!(ifname("a-very-long-node-name").len() <= 15);
+        assert_ne!(ifname("a-very-long-node-name-1"), ifname("a-very-long-node-name-2"));
         assert_eq!(sanitize("a b/c"), "a-b-c");
         assert!(state_path("fm-wan-").ends_with("fm-wan.json"));
     }

@@ -113,6 +113,14 @@ impl Epoll {
         self.ctl(libc::EPOLL_CTL_ADD, fd, write, token)
     }
 
+    /// Stops watching `fd`.
+    pub fn delete(&self, fd: RawFd) -> io::Result<()> {
+        // SAFETY: EPOLL_CTL_DEL ignores the event pointer; `fd` is a
+        // descriptor the caller still owns.
+        cvt(unsafe { libc::epoll_ctl(self.0.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut()) })?;
+        Ok(())
+    }
+
     /// Changes what `fd` is watched for.
     pub fn modify(&self, fd: RawFd, write: bool, token: u64) -> io::Result<()> {
         self.ctl(libc::EPOLL_CTL_MOD, fd, write, token)

@@ -1,0 +1,158 @@
+//! faultmesh control plane: the HTTP API.
+//!
+//! Contract: every handler validates its input completely before changing
+//! anything, answers bad input with a 4xx JSON error naming the field, and
+//! changes the appliance only through the [`Backend`] — which sends commands
+//! to the data-plane thread; no handler holds a lock the data plane needs.
+//! Every change is recorded in the event log. The OpenAPI document is
+//! generated from the handlers (`utoipa`) and served at
+//! `/api/v1/openapi.json`.
+
+pub mod backend;
+pub mod error;
+pub mod events;
+pub mod faults;
+pub mod metrics;
+mod routes;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+pub use backend::{ApplianceBackend, Backend, BackendError, MemoryBackend};
+pub use error::ApiError;
+pub use events::{Event, EventLog};
+pub use faults::{FaultRegistry, FaultRequest};
+use tokio::net::TcpListener;
+
+/// Hooks the binary provides for scripts (installed again after every change).
+pub trait ScriptHook: Send + Sync + 'static {
+    /// Installs the scripts the topology names; returns problems to report.
+    fn install(&self, backend: &dyn Backend, topo: &faultmesh_emulator::topology::Topology) -> Vec<String>;
+    /// Per-script counters as JSON (for `/scripts` and `/metrics`).
+    fn stats(&self, backend: &dyn Backend) -> serde_json::Value;
+}
+
+/// Shared state of the API.
+pub struct AppState {
+    /// What the API drives.
+    pub backend: Arc<dyn Backend>,
+    /// Faults.
+    pub faults: Mutex<FaultRegistry>,
+    /// Audit log.
+    pub events: EventLog,
+    /// The topology file, for `POST /topology/reload`.
+    pub source: Mutex<Option<PathBuf>>,
+    /// Bearer token required on every request, if set.
+    pub token: Option<String>,
+    /// Start time (ms since epoch).
+    pub started_ms: u64,
+    /// Script support, if built in.
+    pub scripts: Option<Arc<dyn ScriptHook>>,
+}
+
+impl AppState {
+    /// State for `backend`, reloading from `source` when asked.
+    pub fn new(backend: Arc<dyn Backend>, source: Option<PathBuf>, token: Option<String>) -> Arc<AppState> {
+        Arc::new(AppState {
+            backend,
+            faults: Mutex::new(FaultRegistry::default()),
+            events: EventLog::default(),
+            source: Mutex::new(source),
+            token,
+            started_ms: events::unix_ms(),
+            scripts: None,
+        })
+    }
+
+    /// Like [`AppState::new`], with script support.
+    pub fn with_scripts(
+        backend: Arc<dyn Backend>,
+        source: Option<PathBuf>,
+        token: Option<String>,
+        scripts: Arc<dyn ScriptHook>,
+    ) -> Arc<AppState> {
+        Arc::new(AppState {
+            backend,
+            faults: Mutex::new(FaultRegistry::default()),
+            events: EventLog::default(),
+            source: Mutex::new(source),
+            token,
+            started_ms: events::unix_ms(),
+            scripts: Some(scripts),
+        })
+    }
+
+    /// Pushes the faults to the engine.
+    pub fn install_faults(&self) -> bool {
+        let topo = self.backend.topology();
+        let plan = match self.faults.lock() {
+            Ok(f) => f.plan(&topo),
+            Err(_) => return false,
+        };
+        self.backend.apply(Box::new(move |e, now| {
+            for (i, effects) in plan.dirs.into_iter().enumerate() {
+                e.set_faults(i / 2, (i % 2) as u8, effects, now);
+            }
+            e.set_partitions(plan.partitions);
+        }))
+    }
+
+    /// Removes expired faults (called periodically).
+    pub fn sweep(&self) {
+        let now = self.backend.now();
+        let expired = match self.faults.lock() {
+            Ok(mut f) => f.expire(now),
+            Err(_) => return,
+        };
+        if expired.is_empty() {
+            return;
+        }
+        self.install_faults();
+        for f in expired {
+            self.events.record(
+                "system",
+                "fault.expire",
+                serde_json::json!({"id": f.id, "kind": f.request.kind, "scenario": f.request.scenario}),
+            );
+        }
+    }
+}
+
+/// Builds the router and the OpenAPI document.
+pub fn router(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
+    routes::build(state)
+}
+
+/// True when an address is loopback-only.
+pub fn is_loopback(addr: &SocketAddr) -> bool {
+    addr.ip().is_loopback()
+}
+
+/// Serves the API on `listener` until `shutdown` completes; sweeps expired
+/// faults every 100 ms.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (app, _) = router(Arc::clone(&state));
+    let sweeper = {
+        let st = Arc::clone(&state);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            loop {
+                tick.tick().await;
+                let s = Arc::clone(&st);
+                let _ = tokio::task::spawn_blocking(move || s.sweep()).await;
+            }
+        })
+    };
+    let r = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await;
+    sweeper.abort();
+    r
+}

@@ -1,0 +1,723 @@
+//! Handlers of `/api/v1` and `/metrics`.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::{StatusCode, header, request::Parts};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use faultmesh_emulator::engine::{DirSnapshot, ReloadReport};
+use faultmesh_emulator::impair::{ChanceSpec, DelaySpec, Impairments, ImpairmentsDoc, LossSpec, RateSpec, ReorderSpec};
+use faultmesh_emulator::topology::{self, NodeKind, Topology};
+use serde::{Deserialize, Deserializer, Serialize};
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, ErrorBody, parse_json};
+use crate::events::{Event, unix_ms};
+use crate::faults::{Fault, FaultRequest, FaultView};
+use crate::{AppState, BackendError};
+
+type S = Arc<AppState>;
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Limit of ordinary request bodies.
+pub const BODY_LIMIT: usize = 64 * 1024;
+/// Limit of a topology upload.
+pub const TOPOLOGY_LIMIT: usize = faultmesh_emulator::topology::MAX_TOPOLOGY_BYTES;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "faultmesh",
+        description = "Control a running faultmesh appliance: topology, link impairments, faults, counters, events."
+    ),
+    components(schemas(ErrorBody))
+)]
+struct ApiDoc;
+
+/// Who made a request: the `X-Faultmesh-Actor` header or the client address.
+struct Actor(String);
+
+impl<St: Send + Sync> FromRequestParts<St> for Actor {
+    type Rejection = Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get("x-faultmesh-actor")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.len() < 128);
+        let addr = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.to_string());
+        Ok(Actor(match (header, addr) {
+            (Some(h), Some(a)) => format!("{h} ({a})"),
+            (Some(h), None) => h.to_string(),
+            (None, Some(a)) => format!("api:{a}"),
+            (None, None) => "api".to_string(),
+        }))
+    }
+}
+
+/// A request body read with a size limit; oversize is a JSON 413.
+struct Body<const N: usize>(Bytes);
+
+impl<St: Send + Sync, const N: usize> FromRequest<St> for Body<N> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, _: &St) -> Result<Self, Self::Rejection> {
+        if let Some(len) = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+        {
+            if len > N {
+                return Err(ApiError::too_large(N));
+            }
+        }
+        axum::body::to_bytes(req.into_body(), N).await.map(Body).map_err(|_| ApiError::too_large(N))
+    }
+}
+
+async fn auth(State(s): State<S>, req: Request, next: Next) -> Response {
+    if let Some(token) = &s.token {
+        let ok = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|t| constant_time_eq(t.as_bytes(), token.as_bytes()));
+        if !ok {
+            return ApiError::unauthorized().into_response();
+        }
+    }
+    next.run(req).await
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("route", "this path").with_hint("see /api/v1/openapi.json")
+}
+
+pub(crate) fn build(state: S) -> (Router, utoipa::openapi::OpenApi) {
+    let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(status))
+        .routes(routes!(get_topology, put_topology))
+        .routes(routes!(reload_topology))
+        .routes(routes!(list_links))
+        .routes(routes!(get_link, patch_link))
+        .routes(routes!(list_faults, create_fault, delete_faults))
+        .routes(routes!(get_fault, delete_fault))
+        .routes(routes!(killswitch))
+        .routes(routes!(list_nodes))
+        .routes(routes!(get_node))
+        .routes(routes!(counters))
+        .routes(routes!(list_events))
+        .routes(routes!(event_stream))
+        .routes(routes!(scripts))
+        .split_for_parts();
+    let doc_json = doc.clone();
+    let api = api.route("/openapi.json", axum::routing::get(move || async move { Json(doc_json) }));
+    let app = Router::new()
+        .nest("/api/v1", api)
+        .route("/metrics", axum::routing::get(metrics))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), auth))
+        .with_state(state);
+    (app, doc)
+}
+
+/// Appliance status.
+#[derive(Serialize, ToSchema)]
+struct StatusView {
+    /// Topology name.
+    topology: String,
+    /// Number of nodes, segments, links.
+    nodes: usize,
+    /// Segments.
+    segments: usize,
+    /// Links.
+    links: usize,
+    /// Faults defined.
+    faults: usize,
+    /// Start time (ms since epoch).
+    started_ms: u64,
+    /// Data-plane punctuality: p50/p99 release lateness (µs) and deadlines served.
+    #[schema(value_type = Object)]
+    dataplane: serde_json::Value,
+}
+
+/// Status of the appliance.
+#[utoipa::path(get, path = "/status", tag = "status", responses((status = 200, body = StatusView)))]
+async fn status(State(s): State<S>) -> Json<StatusView> {
+    let t = s.backend.topology();
+    let snap = s.backend.snapshot();
+    Json(StatusView {
+        topology: t.name.clone(),
+        nodes: t.nodes.len(),
+        segments: t.segments.len(),
+        links: t.links.len(),
+        faults: s.faults.lock().map(|f| f.len()).unwrap_or(0),
+        started_ms: s.started_ms,
+        dataplane: snap
+            .map(|x| {
+                serde_json::json!({
+                    "deadlines": x.loop_stats.deadlines,
+                    "wakeups": x.loop_stats.wakeups,
+                    "lateness_p50_us": x.loop_stats.lateness_quantile_ns(0.5) as f64 / 1e3,
+                    "lateness_p99_us": x.loop_stats.lateness_quantile_ns(0.99) as f64 / 1e3,
+                    "lateness_max_us": x.loop_stats.lateness_max_ns as f64 / 1e3,
+                })
+            })
+            .unwrap_or_default(),
+    })
+}
+
+/// The running topology, in the same shape as the file (JSON).
+#[utoipa::path(get, path = "/topology", tag = "topology", responses((status = 200, description = "the topology", body = Object)))]
+async fn get_topology(State(s): State<S>) -> Json<serde_json::Value> {
+    Json(serde_json::to_value(s.backend.topology()).unwrap_or_default())
+}
+
+/// What a reload did.
+#[derive(Serialize, ToSchema)]
+struct ReloadView {
+    /// Report.
+    #[schema(value_type = Object)]
+    report: ReloadReport,
+    /// Faults removed because their target is gone.
+    faults_removed: Vec<u64>,
+    /// Script problems.
+    script_errors: Vec<String>,
+}
+
+fn reloaded(s: &S, actor: &str, topo: Topology, report: ReloadReport) -> ReloadView {
+    let removed = s.faults.lock().map(|mut f| f.prune(&topo)).unwrap_or_default();
+    s.install_faults();
+    let script_errors = s.scripts.as_ref().map(|h| h.install(s.backend.as_ref(), &topo)).unwrap_or_default();
+    for f in &removed {
+        s.events.record(
+            "system",
+            "fault.delete",
+            serde_json::json!({"id": f.id, "reason": "target removed by reload"}),
+        );
+    }
+    s.events.record(
+        actor,
+        "topology.reload",
+        serde_json::json!({"topology": topo.name, "report": report, "script_errors": script_errors}),
+    );
+    ReloadView { report, faults_removed: removed.iter().map(|f| f.id).collect(), script_errors }
+}
+
+async fn apply_topology(s: S, actor: String, topo: Topology) -> ApiResult<Json<ReloadView>> {
+    let b = Arc::clone(&s.backend);
+    let t2 = topo.clone();
+    let report = tokio::task::spawn_blocking(move || b.reload(t2))
+        .await
+        .map_err(|_| ApiError::unavailable("reload task failed"))?
+        .map_err(|e| match e {
+            BackendError::Conflict(m) => ApiError::conflict(m),
+            BackendError::Failed(m) => ApiError { status: StatusCode::INTERNAL_SERVER_ERROR, ..ApiError::conflict(m) },
+        })?;
+    let view = tokio::task::spawn_blocking(move || reloaded(&s, &actor, topo, report))
+        .await
+        .map_err(|_| ApiError::unavailable("reload task failed"))?;
+    Ok(Json(view))
+}
+
+fn parse_topology(s: &S, text: &str) -> ApiResult<Topology> {
+    let base = s.source.lock().ok().and_then(|p| p.as_ref().and_then(|p| p.parent().map(|d| d.to_path_buf())));
+    let name = s.backend.topology().name;
+    topology::parse_str(text, &name, base.as_deref()).map_err(|d| {
+        let first = d.0.first().map(|x| x.headline("topology")).unwrap_or_default();
+        ApiError::invalid("body", format!("the topology does not validate: {first}"))
+            .with_details(serde_json::to_value(&d).unwrap_or_default())
+            .with_hint("the same errors as `faultmesh validate`; the running topology is unchanged")
+    })
+}
+
+/// Replaces the running topology (YAML or JSON body). Unchanged links keep
+/// their queues and counters; a file that does not validate is rejected
+/// with 422 and the running topology stays as it is.
+#[utoipa::path(put, path = "/topology", tag = "topology", request_body(content = String, description = "topology in YAML or JSON", content_type = "application/yaml"),
+    responses((status = 200, body = ReloadView), (status = 422, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn put_topology(State(s): State<S>, actor: Actor, body: Body<TOPOLOGY_LIMIT>) -> ApiResult<Json<ReloadView>> {
+    let text = std::str::from_utf8(&body.0).map_err(|_| ApiError::bad_request("the topology is not UTF-8 text"))?;
+    let topo = parse_topology(&s, text)?;
+    apply_topology(s, actor.0, topo).await
+}
+
+/// Reloads the topology from the file the appliance was started with.
+#[utoipa::path(post, path = "/topology/reload", tag = "topology", responses((status = 200, body = ReloadView), (status = 422, body = ErrorBody)))]
+async fn reload_topology(State(s): State<S>, actor: Actor) -> ApiResult<Json<ReloadView>> {
+    let path = s
+        .source
+        .lock()
+        .ok()
+        .and_then(|p| p.clone())
+        .ok_or_else(|| ApiError::conflict("the appliance was not started from a file"))?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| ApiError::conflict(format!("cannot read {}: {e}", path.display())))?;
+    let topo = parse_topology(&s, &text)?;
+    apply_topology(s, actor.0, topo).await
+}
+
+/// One direction of a link.
+#[derive(Serialize, ToSchema)]
+struct DirView {
+    /// Configured impairments (map form).
+    #[schema(value_type = Object)]
+    configured: ImpairmentsDoc,
+    /// Counters, queue depths, impairments in force (with fault rate limits), fault ids.
+    #[schema(value_type = Object)]
+    live: Option<DirSnapshot>,
+}
+
+/// A link.
+#[derive(Serialize, ToSchema)]
+struct LinkView {
+    /// Name.
+    name: String,
+    /// End a.
+    a: String,
+    /// End b.
+    b: String,
+    /// Labels.
+    #[schema(value_type = Object)]
+    labels: std::collections::BTreeMap<String, String>,
+    /// a → b.
+    a_to_b: DirView,
+    /// b → a.
+    b_to_a: DirView,
+}
+
+fn link_view(t: &Topology, i: usize, snap: Option<&faultmesh_emulator::io::dataplane::DataPlaneSnapshot>) -> LinkView {
+    let l = &t.links[i];
+    let live = snap.and_then(|s| s.engine.links.iter().find(|x| x.name == l.name));
+    LinkView {
+        name: l.name.clone(),
+        a: t.endpoint_name(l.a).to_string(),
+        b: t.endpoint_name(l.b).to_string(),
+        labels: l.labels.clone(),
+        a_to_b: DirView { configured: ImpairmentsDoc::from(&l.a_to_b), live: live.map(|x| x.a_to_b.clone()) },
+        b_to_a: DirView { configured: ImpairmentsDoc::from(&l.b_to_a), live: live.map(|x| x.b_to_a.clone()) },
+    }
+}
+
+/// Every link with its live counters.
+#[utoipa::path(get, path = "/links", tag = "links", responses((status = 200, body = Vec<LinkView>)))]
+async fn list_links(State(s): State<S>) -> Json<Vec<LinkView>> {
+    let t = s.backend.topology();
+    let snap = s.backend.snapshot();
+    Json((0..t.links.len()).map(|i| link_view(&t, i, snap.as_ref())).collect())
+}
+
+/// One link.
+#[utoipa::path(get, path = "/links/{name}", tag = "links", params(("name" = String, Path, description = "link name")),
+    responses((status = 200, body = LinkView), (status = 404, body = ErrorBody)))]
+async fn get_link(State(s): State<S>, Path(name): Path<String>) -> ApiResult<Json<LinkView>> {
+    let t = s.backend.topology();
+    let i = t.link_index(&name).ok_or_else(|| ApiError::not_found("link", &name))?;
+    Ok(Json(link_view(&t, i, s.backend.snapshot().as_ref())))
+}
+
+fn double<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A partial change to one direction: a field set to a value changes it,
+/// set to `null` clears it, absent leaves it.
+#[derive(Deserialize, Serialize, Default, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct DirPatch {
+    /// Delay, e.g. `"20ms 2ms"` or `{"time": "20ms"}`; null clears.
+    #[serde(default, deserialize_with = "double", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    delay: Option<Option<DelaySpec>>,
+    /// Loss, e.g. `"1%"`, `"gemodel 1% 10%"`.
+    #[serde(default, deserialize_with = "double", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    loss: Option<Option<LossSpec>>,
+    /// Corruption, e.g. `"0.1%"`.
+    #[serde(default, deserialize_with = "double", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    corrupt: Option<Option<ChanceSpec>>,
+    /// Duplication, e.g. `"1%"`.
+    #[serde(default, deserialize_with = "double", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    duplicate: Option<Option<ChanceSpec>>,
+    /// Reordering, e.g. `"25% 50% gap 5"` (needs a delay).
+    #[serde(default, deserialize_with = "double", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    reorder: Option<Option<ReorderSpec>>,
+    /// Rate limit, e.g. `"100mbit"`.
+    #[serde(default, deserialize_with = "double", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    rate: Option<Option<RateSpec>>,
+    /// MTU.
+    #[serde(default, deserialize_with = "double", skip_serializing_if = "Option::is_none")]
+    mtu: Option<Option<u32>>,
+}
+
+impl DirPatch {
+    fn apply(&self, imp: &mut Impairments) {
+        if let Some(v) = self.delay {
+            imp.delay = v;
+        }
+        if let Some(v) = self.loss {
+            imp.loss = v;
+        }
+        if let Some(v) = self.corrupt {
+            imp.corrupt = v;
+        }
+        if let Some(v) = self.duplicate {
+            imp.duplicate = v;
+        }
+        if let Some(v) = self.reorder {
+            imp.reorder = v;
+        }
+        if let Some(v) = self.rate {
+            imp.rate = v;
+        }
+        if let Some(v) = self.mtu {
+            imp.mtu = v;
+        }
+    }
+}
+
+/// Changes to a link's impairments.
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct LinkPatch {
+    /// Applied to both directions first.
+    #[serde(default)]
+    both: Option<DirPatch>,
+    /// Then to a → b.
+    #[serde(default)]
+    a_to_b: Option<DirPatch>,
+    /// Then to b → a.
+    #[serde(default)]
+    b_to_a: Option<DirPatch>,
+}
+
+fn check_dir(field: &str, imp: &Impairments) -> ApiResult<()> {
+    if imp.reorder.is_some() && imp.delay.is_none_or(|d| d.delay.is_zero() && d.jitter.is_zero()) {
+        return Err(ApiError::invalid(format!("{field}.reorder"), "reorder has no effect without a delay")
+            .with_hint("reordered packets skip the delay; set e.g. \"delay\": \"10ms\" too"));
+    }
+    if let Some(m) = imp.mtu {
+        if !(68..=65535).contains(&m) {
+            return Err(ApiError::invalid(format!("{field}.mtu"), format!("MTU {m} is out of range"))
+                .with_hint("use 68 to 65535"));
+        }
+    }
+    Ok(())
+}
+
+/// Changes a link's impairments in place (queues and counters kept).
+#[utoipa::path(patch, path = "/links/{name}", tag = "links", params(("name" = String, Path, description = "link name")), request_body = LinkPatch,
+    responses((status = 200, body = LinkView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 400, body = ErrorBody)))]
+async fn patch_link(
+    State(s): State<S>,
+    actor: Actor,
+    Path(name): Path<String>,
+    body: Body<BODY_LIMIT>,
+) -> ApiResult<Json<LinkView>> {
+    let patch: LinkPatch = parse_json(&body.0)?;
+    let t = s.backend.topology();
+    let i = t.link_index(&name).ok_or_else(|| ApiError::not_found("link", &name))?;
+    let (mut ab, mut ba) = (t.links[i].a_to_b, t.links[i].b_to_a);
+    if let Some(b) = &patch.both {
+        b.apply(&mut ab);
+        b.apply(&mut ba);
+    }
+    if let Some(p) = &patch.a_to_b {
+        p.apply(&mut ab);
+    }
+    if let Some(p) = &patch.b_to_a {
+        p.apply(&mut ba);
+    }
+    check_dir("a_to_b", &ab)?;
+    check_dir("b_to_a", &ba)?;
+    let b = Arc::clone(&s.backend);
+    tokio::task::spawn_blocking(move || b.set_link(i, ab, ba))
+        .await
+        .map_err(|_| ApiError::unavailable("patch task failed"))?
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    s.events.record(
+        &actor.0,
+        "link.patch",
+        serde_json::json!({"link": name, "patch": patch, "a_to_b": ab.summary(), "b_to_a": ba.summary()}),
+    );
+    let t = s.backend.topology();
+    Ok(Json(link_view(&t, i, s.backend.snapshot().as_ref())))
+}
+
+fn now_pair(s: &S) -> (faultmesh_emulator::time::Instant, u64) {
+    (s.backend.now(), unix_ms())
+}
+
+/// Every fault.
+#[utoipa::path(get, path = "/faults", tag = "faults", responses((status = 200, body = Vec<FaultView>)))]
+async fn list_faults(State(s): State<S>) -> Json<Vec<FaultView>> {
+    let t = s.backend.topology();
+    let now = s.backend.now();
+    Json(s.faults.lock().map(|f| f.all().map(|x| x.view(&t, now)).collect()).unwrap_or_default())
+}
+
+/// Creates a fault (an overlay: it never changes the topology).
+#[utoipa::path(post, path = "/faults", tag = "faults", request_body = FaultRequest,
+    responses((status = 201, body = FaultView), (status = 422, body = ErrorBody), (status = 400, body = ErrorBody)))]
+async fn create_fault(
+    State(s): State<S>,
+    actor: Actor,
+    body: Body<BODY_LIMIT>,
+) -> ApiResult<(StatusCode, Json<FaultView>)> {
+    let req: FaultRequest = parse_json(&body.0)?;
+    let t = s.backend.topology();
+    let (now, now_ms) = now_pair(&s);
+    let fault = Fault::validate(req, &t, now, now_ms)?;
+    let view = {
+        let mut reg = s.faults.lock().map_err(|_| ApiError::unavailable("fault registry poisoned"))?;
+        let id = reg.insert(fault);
+        reg.get(id).map(|f| f.view(&t, now))
+    };
+    let view = view.ok_or_else(|| ApiError::unavailable("fault vanished"))?;
+    let st = Arc::clone(&s);
+    tokio::task::spawn_blocking(move || st.install_faults())
+        .await
+        .map_err(|_| ApiError::unavailable("install failed"))?;
+    s.events.record(&actor.0, "fault.create", serde_json::to_value(&view).unwrap_or_default());
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+struct DeleteQuery {
+    /// Only faults with this scenario label.
+    scenario: Option<String>,
+}
+
+/// What was deleted.
+#[derive(Serialize, ToSchema)]
+struct Deleted {
+    /// Ids removed.
+    deleted: Vec<u64>,
+}
+
+/// Deletes every fault, or those of one scenario (`?scenario=`).
+#[utoipa::path(delete, path = "/faults", tag = "faults", params(DeleteQuery), responses((status = 200, body = Deleted)))]
+async fn delete_faults(State(s): State<S>, actor: Actor, Query(q): Query<DeleteQuery>) -> ApiResult<Json<Deleted>> {
+    let removed = {
+        let mut reg = s.faults.lock().map_err(|_| ApiError::unavailable("fault registry poisoned"))?;
+        match &q.scenario {
+            Some(sc) => reg.remove_scenario(sc),
+            None => reg.clear(),
+        }
+    };
+    let st = Arc::clone(&s);
+    tokio::task::spawn_blocking(move || st.install_faults())
+        .await
+        .map_err(|_| ApiError::unavailable("install failed"))?;
+    let ids: Vec<u64> = removed.iter().map(|f| f.id).collect();
+    let action = if q.scenario.is_some() { "fault.delete" } else { "fault.killswitch" };
+    s.events.record(&actor.0, action, serde_json::json!({"deleted": ids, "scenario": q.scenario}));
+    Ok(Json(Deleted { deleted: ids }))
+}
+
+/// The kill switch: removes every fault and restores every link at once.
+#[utoipa::path(post, path = "/killswitch", tag = "faults", responses((status = 200, body = Deleted)))]
+async fn killswitch(State(s): State<S>, actor: Actor) -> ApiResult<Json<Deleted>> {
+    let removed = s.faults.lock().map_err(|_| ApiError::unavailable("fault registry poisoned"))?.clear();
+    let b = Arc::clone(&s.backend);
+    tokio::task::spawn_blocking(move || b.apply(Box::new(|e, now| e.clear_faults(now))))
+        .await
+        .map_err(|_| ApiError::unavailable("kill switch failed"))?;
+    let ids: Vec<u64> = removed.iter().map(|f| f.id).collect();
+    s.events.record(&actor.0, "fault.killswitch", serde_json::json!({"deleted": ids}));
+    Ok(Json(Deleted { deleted: ids }))
+}
+
+fn parse_id(id: &str) -> ApiResult<u64> {
+    id.parse().map_err(|_| {
+        ApiError::invalid("id", format!("`{id}` is not a fault id"))
+            .with_hint("ids are numbers, see GET /api/v1/faults")
+    })
+}
+
+/// One fault.
+#[utoipa::path(get, path = "/faults/{id}", tag = "faults", params(("id" = u64, Path, description = "fault id")),
+    responses((status = 200, body = FaultView), (status = 404, body = ErrorBody)))]
+async fn get_fault(State(s): State<S>, Path(id): Path<String>) -> ApiResult<Json<FaultView>> {
+    let id = parse_id(&id)?;
+    let t = s.backend.topology();
+    let now = s.backend.now();
+    let reg = s.faults.lock().map_err(|_| ApiError::unavailable("fault registry poisoned"))?;
+    reg.get(id).map(|f| Json(f.view(&t, now))).ok_or_else(|| ApiError::not_found("fault", &id.to_string()))
+}
+
+/// Deletes one fault.
+#[utoipa::path(delete, path = "/faults/{id}", tag = "faults", params(("id" = u64, Path, description = "fault id")),
+    responses((status = 200, body = FaultView), (status = 404, body = ErrorBody)))]
+async fn delete_fault(State(s): State<S>, actor: Actor, Path(id): Path<String>) -> ApiResult<Json<FaultView>> {
+    let id = parse_id(&id)?;
+    let t = s.backend.topology();
+    let now = s.backend.now();
+    let removed = s.faults.lock().map_err(|_| ApiError::unavailable("fault registry poisoned"))?.remove(id);
+    let f = removed.ok_or_else(|| ApiError::not_found("fault", &id.to_string()))?;
+    let st = Arc::clone(&s);
+    tokio::task::spawn_blocking(move || st.install_faults())
+        .await
+        .map_err(|_| ApiError::unavailable("install failed"))?;
+    s.events.record(&actor.0, "fault.delete", serde_json::json!({"id": id}));
+    Ok(Json(f.view(&t, now)))
+}
+
+/// A node.
+#[derive(Serialize, ToSchema)]
+struct NodeView {
+    /// Name.
+    name: String,
+    /// host, attach, tun or tap.
+    kind: String,
+    /// Addresses.
+    addresses: Vec<String>,
+    /// Its namespace (if any).
+    netns: Option<String>,
+    /// Its interface.
+    interface: Option<String>,
+    /// Its link.
+    link: String,
+    /// Traffic in (sent into the appliance) and out (delivered to it).
+    #[schema(value_type = Object)]
+    traffic: serde_json::Value,
+    /// Faults that affect it (on its link, or partitions including it).
+    faults: Vec<u64>,
+    /// Labels.
+    #[schema(value_type = Object)]
+    labels: std::collections::BTreeMap<String, String>,
+}
+
+fn node_view(
+    s: &S,
+    t: &Topology,
+    i: usize,
+    snap: Option<&faultmesh_emulator::io::dataplane::DataPlaneSnapshot>,
+) -> NodeView {
+    let n = &t.nodes[i];
+    let places = s.backend.places();
+    let place = places.get(i);
+    let traffic = snap
+        .and_then(|x| x.engine.nodes.iter().find(|y| y.name == n.name))
+        .map(|y| serde_json::to_value(y.counters).unwrap_or_default())
+        .unwrap_or_default();
+    let link = &t.links[n.link];
+    let faults = s
+        .faults
+        .lock()
+        .map(|f| {
+            f.all()
+                .filter(|x| {
+                    x.applies_to(t)
+                        .iter()
+                        .any(|a| a.starts_with(&format!("{}:", link.name)) || a.split(',').any(|m| m == n.name))
+                })
+                .map(|x| x.id)
+                .collect()
+        })
+        .unwrap_or_default();
+    NodeView {
+        name: n.name.clone(),
+        kind: n.kind_name().to_string(),
+        addresses: n.addresses.iter().map(|a| a.to_string()).collect(),
+        netns: place.and_then(|p| p.netns.clone()).or_else(|| match &n.kind {
+            NodeKind::Host { netns, .. } | NodeKind::Attach { netns, .. } | NodeKind::Device { netns, .. } => {
+                netns.clone()
+            }
+        }),
+        interface: place.map(|p| p.interface.clone()),
+        link: link.name.clone(),
+        traffic,
+        faults,
+        labels: n.labels.clone(),
+    }
+}
+
+/// Every node with its traffic.
+#[utoipa::path(get, path = "/nodes", tag = "nodes", responses((status = 200, body = Vec<NodeView>)))]
+async fn list_nodes(State(s): State<S>) -> Json<Vec<NodeView>> {
+    let t = s.backend.topology();
+    let snap = s.backend.snapshot();
+    Json((0..t.nodes.len()).map(|i| node_view(&s, &t, i, snap.as_ref())).collect())
+}
+
+/// One node.
+#[utoipa::path(get, path = "/nodes/{name}", tag = "nodes", params(("name" = String, Path, description = "node name")),
+    responses((status = 200, body = NodeView), (status = 404, body = ErrorBody)))]
+async fn get_node(State(s): State<S>, Path(name): Path<String>) -> ApiResult<Json<NodeView>> {
+    let t = s.backend.topology();
+    let i = t.node_index(&name).ok_or_else(|| ApiError::not_found("node", &name))?;
+    Ok(Json(node_view(&s, &t, i, s.backend.snapshot().as_ref())))
+}
+
+/// Every counter: links (per direction and stage), nodes, segments, ports, data plane.
+#[utoipa::path(get, path = "/counters", tag = "counters", responses((status = 200, description = "snapshot", body = Object), (status = 503, body = ErrorBody)))]
+async fn counters(State(s): State<S>) -> ApiResult<Json<serde_json::Value>> {
+    let snap = s.backend.snapshot().ok_or_else(|| ApiError::unavailable("the data plane did not answer"))?;
+    let mut v = serde_json::to_value(&snap).unwrap_or_default();
+    if let Some(h) = &s.scripts {
+        v["scripts"] = h.stats(s.backend.as_ref());
+    }
+    Ok(Json(v))
+}
+
+async fn metrics(State(s): State<S>) -> Response {
+    match s.backend.snapshot() {
+        Some(snap) => {
+            let mut text = crate::metrics::render(&snap, s.faults.lock().map(|f| f.len()).unwrap_or(0));
+            if let Some(h) = &s.scripts {
+                text.push_str(&crate::metrics::render_scripts(&h.stats(s.backend.as_ref())));
+            }
+            ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+        }
+        None => ApiError::unavailable("the data plane did not answer").into_response(),
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+struct EventsQuery {
+    /// Only events after this sequence number.
+    after: Option<u64>,
+}
+
+/// The audit log (oldest first).
+#[utoipa::path(get, path = "/events", tag = "events", params(EventsQuery), responses((status = 200, body = Vec<Event>)))]
+async fn list_events(State(s): State<S>, Query(q): Query<EventsQuery>) -> Json<Vec<Event>> {
+    Json(s.events.since(q.after.unwrap_or(0)))
+}
+
+/// The audit log as a live server-sent-event stream.
+#[utoipa::path(get, path = "/events/stream", tag = "events", responses((status = 200, description = "text/event-stream of Event", content_type = "text/event-stream")))]
+async fn event_stream(State(s): State<S>) -> Sse<impl tokio_stream::Stream<Item = Result<SseEvent, Infallible>>> {
+    let stream = BroadcastStream::new(s.events.subscribe()).filter_map(|e| e.ok()).map(|e| {
+        Ok(SseEvent::default().event(e.action.clone()).id(e.seq.to_string()).json_data(&e).unwrap_or_default())
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// Scripts attached to links, with their counters.
+#[utoipa::path(get, path = "/scripts", tag = "scripts", responses((status = 200, description = "per-script counters", body = Object)))]
+async fn scripts(State(s): State<S>) -> Json<serde_json::Value> {
+    Json(s.scripts.as_ref().map(|h| h.stats(s.backend.as_ref())).unwrap_or_else(|| serde_json::json!([])))
+}

@@ -1,0 +1,312 @@
+//! The API against an in-memory engine: every request shape, good and bad.
+//! (Tests with real traffic live in the root package's `tests/api.rs`.)
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use faultmesh_api::{AppState, MemoryBackend, router};
+use faultmesh_emulator::topology;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+const TOPO: &str = r#"
+name: t
+nodes:
+  a: {kind: host, addresses: [10.0.0.1/24], labels: {tier: web}}
+  b: {kind: host, addresses: [10.0.0.2/24], labels: {tier: db}}
+  c: {kind: host, addresses: [10.0.0.3/24]}
+segments:
+  lan: {kind: switch}
+links:
+  la: {a: a, b: lan, both: {delay: 10ms}}
+  lb: {a: b, b: lan}
+  lc: {a: c, b: lan}
+"#;
+
+struct Api {
+    app: axum::Router,
+    state: Arc<AppState>,
+    backend: Arc<MemoryBackend>,
+}
+
+fn api(token: Option<&str>) -> Api {
+    let t = topology::parse_str(TOPO, "t", None).unwrap();
+    let backend = Arc::new(MemoryBackend::new(&t));
+    let state = AppState::new(backend.clone(), None, token.map(String::from));
+    let (app, _) = router(Arc::clone(&state));
+    Api { app, state, backend }
+}
+
+impl Api {
+    async fn call(&self, method: &str, uri: &str, body: &str) -> (StatusCode, serde_json::Value) {
+        self.call_with(method, uri, body, None).await
+    }
+
+    async fn call_with(
+        &self,
+        method: &str,
+        uri: &str,
+        body: &str,
+        auth: Option<&str>,
+    ) -> (StatusCode, serde_json::Value) {
+        let mut req = Request::builder().method(method).uri(uri).header("content-type", "application/json");
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let resp = self.app.clone().oneshot(req.body(Body::from(body.to_string())).unwrap()).await.unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let v = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        (status, v)
+    }
+
+    fn impairments(&self, link: usize, dir: u8) -> String {
+        self.backend.with_engine(|e| e.pipeline(link, dir).impairments().summary())
+    }
+}
+
+#[tokio::test]
+async fn status_topology_and_links() {
+    let a = api(None);
+    let (st, v) = a.call("GET", "/api/v1/status", "").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["topology"], "t");
+    assert_eq!(v["links"], 3);
+    let (_, v) = a.call("GET", "/api/v1/topology", "").await;
+    assert_eq!(v["links"]["la"]["a_to_b"]["delay"]["time"], "10ms");
+    let (st, v) = a.call("GET", "/api/v1/links/la", "").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["a_to_b"]["live"]["impairments"], "delay 10ms");
+    let (st, v) = a.call("GET", "/api/v1/links/nope", "").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert!(v["error"]["message"].as_str().unwrap().contains("no link named `nope`"));
+}
+
+#[tokio::test]
+async fn patch_sets_changes_and_clears_single_fields() {
+    let a = api(None);
+    let (st, _) = a.call("PATCH", "/api/v1/links/la", r#"{"a_to_b": {"loss": "1%", "rate": "100mbit"}}"#).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(a.impairments(0, 0), "delay 10ms loss 1% rate 100mbit");
+    assert_eq!(a.impairments(0, 1), "delay 10ms");
+    let (st, _) =
+        a.call("PATCH", "/api/v1/links/la", r#"{"both": {"delay": "20ms 2ms"}, "a_to_b": {"loss": null}}"#).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(a.impairments(0, 0), "delay 20ms 2ms rate 100mbit");
+    assert_eq!(a.impairments(0, 1), "delay 20ms 2ms");
+    let (_, ev) = a.call("GET", "/api/v1/events", "").await;
+    let ev = ev.as_array().unwrap();
+    assert_eq!(ev.len(), 2);
+    assert_eq!(ev[1]["action"], "link.patch");
+    assert_eq!(ev[1]["detail"]["a_to_b"], "delay 20ms 2ms rate 100mbit");
+}
+
+#[tokio::test]
+async fn bad_patches_are_refused_without_changing_anything() {
+    let a = api(None);
+    let before = (a.impairments(0, 0), a.impairments(0, 1));
+    for (body, status, field, text) in [
+        (r#"{"a_to_b": {"delya": "10ms"}}"#, StatusCode::BAD_REQUEST, "a_to_b.delya", "unknown field `delya`"),
+        (
+            r#"{"a_to_b": {"delay": "10xs"}}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a_to_b.delay",
+            "unknown time unit `xs`",
+        ),
+        (r#"{"both": {"loss": "150%"}}"#, StatusCode::UNPROCESSABLE_ENTITY, "both.loss", "above 100%"),
+        (r#"{"both": {"mtu": "big"}}"#, StatusCode::BAD_REQUEST, "both.mtu", "invalid type"),
+        (r#"{"both": {"mtu": 40}}"#, StatusCode::UNPROCESSABLE_ENTITY, "a_to_b.mtu", "out of range"),
+        (
+            r#"{"b_to_a": {"delay": null, "reorder": "25%"}}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "b_to_a.reorder",
+            "without a delay",
+        ),
+        (r#"{"sideways": {}}"#, StatusCode::BAD_REQUEST, "", "unknown field `sideways`"),
+        (r#"{"a_to_b": "#, StatusCode::BAD_REQUEST, "", "not valid JSON"),
+        ("", StatusCode::BAD_REQUEST, "", "empty body"),
+    ] {
+        let (st, v) = a.call("PATCH", "/api/v1/links/la", body).await;
+        assert_eq!(st, status, "{body}: {v}");
+        let msg = v["error"]["message"].as_str().unwrap_or_default();
+        assert!(msg.contains(text), "{body}: {v}");
+        if !field.is_empty() {
+            assert_eq!(v["error"]["field"], field, "{body}: {v}");
+        }
+    }
+    let big = format!(r#"{{"a_to_b": {{"delay": "{}"}}}}"#, "1".repeat(100_000));
+    let (st, v) = a.call("PATCH", "/api/v1/links/la", &big).await;
+    assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    let (st, _) = a.call("PATCH", "/api/v1/links/ghost", r#"{"a_to_b": {"loss": "1%"}}"#).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert_eq!((a.impairments(0, 0), a.impairments(0, 1)), before, "nothing changed");
+    let (_, ev) = a.call("GET", "/api/v1/events", "").await;
+    assert!(ev.as_array().unwrap().is_empty(), "no change, no event");
+}
+
+#[tokio::test]
+async fn topology_replacement_validates_first() {
+    let a = api(None);
+    let bad = TOPO.replace("lc: {a: c, b: lan}", "lc: {a: c, b: lan, both: {jiter: 1ms}}");
+    let (line, col) =
+        bad.lines().enumerate().find_map(|(i, l)| l.find("jiter").map(|c| (i as u64 + 1, c as u64 + 1))).unwrap();
+    let resp = a
+        .app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .method("PUT")
+                .uri("/api/v1/topology")
+                .header("content-type", "application/yaml")
+                .body(Body::from(bad))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let v: serde_json::Value = serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let d = &v["error"]["details"][0];
+    assert_eq!((d["line"].as_u64(), d["column"].as_u64()), (Some(line), Some(col)), "{v}");
+    assert!(d["message"].as_str().unwrap().contains("jiter"));
+    assert_eq!(a.impairments(0, 0), "delay 10ms", "running topology untouched");
+    let (st, _) = a.call("PUT", "/api/v1/topology", "nodes: [").await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    let (st, v) = a.call("PUT", "/api/v1/topology", &TOPO.replace("delay: 10ms", "delay: 30ms")).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["report"]["links_changed"], serde_json::json!(["la"]));
+    assert_eq!(a.impairments(0, 0), "delay 30ms");
+    let (st, v) = a.call("POST", "/api/v1/topology/reload", "").await;
+    assert_eq!(st, StatusCode::CONFLICT, "no file to reload from: {v}");
+}
+
+#[tokio::test]
+async fn faults_validate_stack_expire_and_switch_off() {
+    let a = api(None);
+    for (body, field) in [
+        (r#"{"kind": "delay", "target": "link=la"}"#, "delay"),
+        (r#"{"kind": "delay", "delay": "5ms"}"#, "target"),
+        (r#"{"kind": "delay", "delay": "5ms", "target": "link=zz"}"#, "target"),
+        (r#"{"kind": "delay", "delay": "5ms", "target": "room=1"}"#, "target"),
+        (r#"{"kind": "loss", "target": "node=a", "percent": "10%", "ttl": "30"}"#, "ttl"),
+        (r#"{"kind": "loss", "target": "node=a", "probability": "10%"}"#, "probability"),
+        (r#"{"kind": "down", "target": "node=a", "direction": "a_to_b"}"#, "direction"),
+        (r#"{"kind": "partition", "groups": [["a"], ["a"]]}"#, "groups"),
+        (r#"{"kind": "partition", "groups": [["a"], ["nobody"]]}"#, "groups[1]"),
+        (r#"{"kind": "rate_limit", "target": "all", "rate": "100"}"#, "rate"),
+    ] {
+        let (st, v) = a.call("POST", "/api/v1/faults", body).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+        assert_eq!(v["error"]["field"], field, "{body}: {v}");
+    }
+    let (st, v) = a.call("POST", "/api/v1/faults", r#"{"kind": "explode", "target": "all"}"#).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("unknown variant `explode`"));
+    assert_eq!(v["error"]["field"], "kind");
+    assert!(a.state.faults.lock().unwrap().is_empty());
+
+    // Two delay faults on one link stack; a label selector finds b's link.
+    let (st, v1) = a
+        .call("POST", "/api/v1/faults", r#"{"kind": "delay", "target": "link=la", "delay": "5ms", "scenario": "slow"}"#)
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v1}");
+    let (_, v2) = a
+        .call("POST", "/api/v1/faults", r#"{"kind": "delay", "target": "node=a", "delay": "7ms", "scenario": "slow"}"#)
+        .await;
+    let (_, v3) = a
+        .call(
+            "POST",
+            "/api/v1/faults",
+            r#"{"kind": "loss", "target": "label:tier=db", "percent": "10%", "ttl": "150ms"}"#,
+        )
+        .await;
+    assert_eq!(v3["applies_to"], serde_json::json!(["lb:a_to_b", "lb:b_to_a"]));
+    assert_eq!(v1["state"], "active");
+    let faults_on =
+        |link: usize| a.backend.with_engine(|e| e.pipeline(link, 0).faults().map(|f| f.id).collect::<Vec<_>>());
+    assert_eq!(faults_on(0), vec![v1["id"].as_u64().unwrap(), v2["id"].as_u64().unwrap()]);
+    assert_eq!(faults_on(1).len(), 1);
+    // TTL: gone after 150 ms, by itself.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    a.state.sweep();
+    assert!(faults_on(1).is_empty(), "expired");
+    let (_, list) = a.call("GET", "/api/v1/faults", "").await;
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    // Delete a scenario; then the kill switch.
+    let (_, _) = a.call("POST", "/api/v1/faults", r#"{"kind": "partition", "groups": [["a", "b"], ["c"]]}"#).await;
+    let (st, d) = a.call("DELETE", "/api/v1/faults?scenario=slow", "").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(d["deleted"].as_array().unwrap().len(), 2);
+    assert!(faults_on(0).is_empty());
+    let (st, d) = a.call("POST", "/api/v1/killswitch", "").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(d["deleted"].as_array().unwrap().len(), 1);
+    let (st, _) = a.call("GET", "/api/v1/faults/1", "").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, v) = a.call("GET", "/api/v1/faults/one", "").await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (_, ev) = a.call("GET", "/api/v1/events", "").await;
+    let actions: Vec<&str> = ev.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        [
+            "fault.create",
+            "fault.create",
+            "fault.create",
+            "fault.expire",
+            "fault.create",
+            "fault.delete",
+            "fault.killswitch"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn nodes_counters_metrics_and_openapi() {
+    let a = api(None);
+    let (_, nodes) = a.call("GET", "/api/v1/nodes", "").await;
+    assert_eq!(nodes.as_array().unwrap().len(), 3);
+    let (st, n) = a.call("GET", "/api/v1/nodes/a", "").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(n["link"], "la");
+    assert_eq!(n["traffic"]["sent_packets"], 0);
+    let (st, c) = a.call("GET", "/api/v1/counters", "").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(c["engine"]["links"].as_array().unwrap().len(), 3);
+    let (st, m) = a.call("GET", "/metrics", "").await;
+    assert_eq!(st, StatusCode::OK);
+    let m = m.as_str().unwrap();
+    assert!(m.contains("# TYPE faultmesh_link_packets_total counter"));
+    assert!(
+        m.contains(
+            r#"faultmesh_link_dropped_packets_total{link="la",direction="a_to_b",stage="loss",reason="loss"} 0"#
+        ),
+        "{m}"
+    );
+    let (st, doc) = a.call("GET", "/api/v1/openapi.json", "").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for p in ["/links/{name}", "/faults", "/killswitch", "/topology", "/events/stream", "/nodes/{name}"] {
+        assert!(doc["paths"].get(p).is_some(), "{p} documented");
+    }
+    assert!(doc["paths"]["/faults"]["post"]["requestBody"].is_object());
+    let (st, v) = a.call("GET", "/api/v1/nothing-here", "").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert_eq!(v["error"]["code"], "not_found");
+}
+
+#[tokio::test]
+async fn token_is_required_when_set() {
+    let a = api(Some("s3cret"));
+    let (st, v) = a.call("GET", "/api/v1/status", "").await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert_eq!(v["error"]["code"], "unauthorized");
+    let (st, _) = a.call_with("GET", "/api/v1/status", "", Some("Bearer wrong")).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, _) = a.call_with("GET", "/api/v1/status", "", Some("Bearer s3cret")).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = a.call_with("GET", "/metrics", "", None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+}
