@@ -58,3 +58,34 @@ fn without_privileges_run_and_demo_say_so() {
         assert!(err.contains("needs root or CAP_NET_ADMIN"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn client_commands_say_when_no_appliance_runs() {
+    for args in [vec!["status"], vec!["link", "show"], vec!["fault", "list"], vec!["counters"]] {
+        let out = Command::new(BIN).args(&args).env("FAULTMESH_API", "http://127.0.0.1:1").output().unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("no faultmesh appliance is listening on 127.0.0.1:1"), "{args:?}: {err}");
+    }
+    let out = Command::new(BIN)
+        .args(["link", "set", "wan", "jitter", "5ms"])
+        .env("FAULTMESH_API", "http://127.0.0.1:1")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`jitter` is not an impairment"));
+}
+
+#[test]
+fn api_off_loopback_needs_a_token() {
+    if !faultmesh_emulator::io::sys::has_net_admin() {
+        eprintln!("skipping: needs root");
+        return;
+    }
+    let out = Command::new(BIN)
+        .args(["run", &repo("topologies/wan.yaml"), "--api", "0.0.0.0:0"])
+        .env_remove("FAULTMESH_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not loopback: set a bearer token"));
+}

@@ -39,15 +39,15 @@ pub struct ErrorDetail {
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
-    /// Body.
-    pub detail: ErrorDetail,
+    /// Body (boxed: errors travel in `Result`s on every path).
+    pub detail: Box<ErrorDetail>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
-            detail: ErrorDetail { code, message: message.into(), field: None, hint: None, details: None },
+            detail: Box::new(ErrorDetail { code, message: message.into(), field: None, hint: None, details: None }),
         }
     }
 
@@ -113,7 +113,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(ErrorBody { error: self.detail })).into_response()
+        (self.status, Json(ErrorBody { error: *self.detail })).into_response()
     }
 }
 

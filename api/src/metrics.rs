@@ -228,13 +228,13 @@ pub fn render(s: &DataPlaneSnapshot, faults_active: usize) -> String {
     f.head(
         "faultmesh_dataplane_release_lateness_seconds",
         "gauge",
-        "Lateness of timed releases at quantiles (upper bound, 1 us resolution).",
+        "Lateness of timed releases since start at percentiles (upper bound, 1 us resolution; 100 = worst).",
     );
-    for (q, label) in [(0.5, "0.5"), (0.99, "0.99"), (0.999, "0.999"), (1.0, "1")] {
+    for (q, label) in [(0.5, "50"), (0.99, "99"), (0.999, "99.9"), (1.0, "100")] {
         let ns = if q >= 1.0 { s.loop_stats.lateness_max_ns } else { s.loop_stats.lateness_quantile_ns(q) };
         let _ = writeln!(
             f.out,
-            "faultmesh_dataplane_release_lateness_seconds{{quantile=\"{label}\"}} {:.9}",
+            "faultmesh_dataplane_release_lateness_seconds{{percentile=\"{label}\"}} {:.9}",
             ns as f64 / 1e9
         );
     }

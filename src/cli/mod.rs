@@ -1,8 +1,11 @@
 //! Command-line interface: argument parsing and dispatch.
 
 mod cleanup;
+mod client;
+mod control;
 mod demo;
 mod run;
+mod scripts;
 mod summary;
 mod validate;
 
@@ -19,6 +22,8 @@ pub struct Cli {
     command: Command,
 }
 
+// Parsed once at start-up: variant sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Check topology files; print `file:line:column: message` for every problem.
@@ -40,8 +45,62 @@ enum Command {
         /// On exit, write every counter as JSON to this file.
         #[arg(long)]
         stats_json: Option<PathBuf>,
+        /// Serve the HTTP API on this address (port 0: any free port).
+        #[arg(long, default_value = "127.0.0.1:7878")]
+        api: std::net::SocketAddr,
+        /// Do not serve the HTTP API.
+        #[arg(long)]
+        no_api: bool,
+        /// Bearer token required by the API (required off loopback).
+        #[arg(long, env = "FAULTMESH_TOKEN", hide_env_values = true)]
+        token: Option<String>,
         #[command(flatten)]
         tuning: Tuning,
+    },
+    /// Show or change link impairments on a running appliance.
+    Link {
+        #[command(subcommand)]
+        cmd: LinkCmd,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Add, list and remove faults on a running appliance.
+    Fault {
+        #[command(subcommand)]
+        cmd: FaultCmd,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Per-link counters of a running appliance, as a table.
+    Counters {
+        /// Refresh every SECONDS (default 1).
+        #[arg(long, num_args = 0..=1, default_missing_value = "1")]
+        watch: Option<f64>,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Replace the running topology from FILE, or reload its own file.
+    Reload {
+        /// The new topology (default: the file the appliance was started with).
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// The audit log of a running appliance.
+    Events {
+        /// Keep printing new events as they happen.
+        #[arg(long, short)]
+        follow: bool,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Status of a running appliance.
+    Status {
+        #[command(flatten)]
+        conn: Conn,
     },
     /// Run a built-in topology, send real traffic through it and compare what
     /// was measured with what was configured.
@@ -54,6 +113,70 @@ enum Command {
         /// Also stop and clean instances that are still running.
         #[arg(long)]
         force: bool,
+    },
+}
+
+/// How to reach a running appliance.
+#[derive(clap::Args, Debug)]
+struct Conn {
+    /// The appliance's API.
+    #[arg(long, env = "FAULTMESH_API", default_value = "http://127.0.0.1:7878", global = true)]
+    api: String,
+    /// Bearer token.
+    #[arg(long, env = "FAULTMESH_TOKEN", hide_env_values = true, global = true)]
+    token: Option<String>,
+}
+
+impl Conn {
+    fn client(&self) -> client::Client {
+        client::Client::new(&self.api, self.token.clone())
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum LinkCmd {
+    /// Links with their impairments and counters.
+    Show {
+        /// One link.
+        name: Option<String>,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change impairments, tc style: `link set wan delay 10ms 2ms 25% loss 1% rate 100mbit` (`KEYWORD off` clears).
+    Set {
+        /// The link.
+        name: String,
+        /// a_to_b, b_to_a or both.
+        #[arg(long, default_value = "both")]
+        direction: String,
+        /// Impairments: delay, loss, corrupt, duplicate, reorder, rate, mtu.
+        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand, Debug)]
+enum FaultCmd {
+    /// Add a fault, e.g. `fault add --kind down --target node=db --ttl 30s --scenario db-outage`.
+    Add(control::FaultAdd),
+    /// List faults.
+    List {
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete one fault.
+    Del {
+        /// Its id.
+        id: String,
+    },
+    /// Delete the faults of a scenario, or all of them (the kill switch).
+    Clear {
+        /// Only this scenario.
+        #[arg(long)]
+        scenario: Option<String>,
     },
 }
 
@@ -87,9 +210,27 @@ impl Tuning {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate { files, json } => validate::run(&files, json),
-        Command::Run { file, prefix, stats_json, tuning } => {
-            run::run(&file, prefix, tuning.options(), stats_json.as_deref())
-        }
+        Command::Run { file, prefix, stats_json, api, no_api, token, tuning } => run::run(
+            &file,
+            prefix,
+            tuning.options(),
+            stats_json.as_deref(),
+            run::ApiOptions { listen: (!no_api).then_some(api), token },
+        ),
+        Command::Link { cmd, conn } => match cmd {
+            LinkCmd::Show { name, json } => control::link_show(&conn.client(), name.as_deref(), json),
+            LinkCmd::Set { name, direction, args } => control::link_set(&conn.client(), &name, &direction, &args),
+        },
+        Command::Fault { cmd, conn } => match cmd {
+            FaultCmd::Add(a) => control::fault_add(&conn.client(), &a),
+            FaultCmd::List { json } => control::fault_list(&conn.client(), json),
+            FaultCmd::Del { id } => control::fault_del(&conn.client(), &id),
+            FaultCmd::Clear { scenario } => control::fault_clear(&conn.client(), scenario.as_deref()),
+        },
+        Command::Counters { watch, json, conn } => control::counters(&conn.client(), watch, json),
+        Command::Reload { file, conn } => control::reload(&conn.client(), file.as_deref()),
+        Command::Events { follow, conn } => control::events(&conn.client(), follow),
+        Command::Status { conn } => control::status(&conn.client()),
         Command::Demo => demo::run(),
         Command::Cleanup { prefix, force } => cleanup::run(prefix.as_deref(), force),
     }

@@ -45,6 +45,8 @@ pub struct Lab {
     pub stats_path: PathBuf,
     pub stdout: mpsc::Receiver<String>,
     pub extra_args: Vec<String>,
+    /// `http://ADDR` of the appliance's API, if it serves one.
+    pub api: Option<String>,
 }
 
 impl Lab {
@@ -65,13 +67,17 @@ impl Lab {
         let file = dir.join("topology.yaml");
         std::fs::write(&file, yaml).unwrap();
         let stats_path = dir.join("stats.json");
+        let mut args: Vec<&str> = args.to_vec();
+        if !args.iter().any(|a| *a == "--api" || *a == "--no-api") {
+            args.extend(["--api", "127.0.0.1:0"]);
+        }
         let mut child = Command::new(BIN)
             .arg("run")
             .arg(&file)
             .args(["--prefix", &prefix])
             .arg("--stats-json")
             .arg(&stats_path)
-            .args(args)
+            .args(&args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -92,11 +98,15 @@ impl Lab {
             stats_path,
             stdout: rx,
             extra_args: args.iter().map(|s| s.to_string()).collect(),
+            api: None,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             match lab.stdout.recv_timeout(Duration::from_millis(100)) {
                 Ok(l) if l.contains("faultmesh: ready") => break,
+                Ok(l) if l.starts_with("faultmesh: API on http://") => {
+                    lab.api = l.split_whitespace().nth(3).map(|u| u.trim_end_matches("/api/v1").to_string());
+                }
                 Ok(_) => {}
                 Err(_) => {
                     if let Some(c) = lab.child.as_mut() {
@@ -284,4 +294,40 @@ pub fn snmp(ns: &str, proto: &str, field: &str) -> u64 {
     let vals: Vec<&str> = lines[1].split_whitespace().collect();
     let i = keys.iter().position(|k| *k == field).unwrap_or_else(|| panic!("no {proto} {field}"));
     vals[i].parse().unwrap()
+}
+
+/// A plain HTTP/1.1 request to the lab's API; returns status and JSON (or
+/// the body as a string).
+pub fn http(lab: &Lab, method: &str, path: &str, body: Option<(&str, &[u8])>) -> (u16, serde_json::Value) {
+    use std::io::Write;
+    let base = lab.api.as_deref().expect("lab serves the API");
+    let host = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(host).expect("connect to the API");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    match body {
+        Some((ct, b)) => head += &format!("Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n", b.len()),
+        None => head += "Content-Length: 0\r\n\r\n",
+    }
+    s.write_all(head.as_bytes()).unwrap();
+    if let Some((_, b)) = body {
+        // A server may answer (413) and close before reading everything.
+        let _ = s.write_all(b);
+    }
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status: u16 = head.split_whitespace().nth(1).and_then(|x| x.parse().ok()).unwrap_or(0);
+    let v = serde_json::from_str(body).unwrap_or_else(|_| serde_json::Value::String(body.to_string()));
+    (status, v)
+}
+
+/// JSON request helper.
+pub fn http_json(lab: &Lab, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    http(lab, method, path, Some(("application/json", body.as_bytes())))
+}
+
+/// Runs the faultmesh CLI against the lab's API.
+pub fn cli(lab: &Lab, args: &[&str]) -> Output {
+    Command::new(BIN).args(args).env("FAULTMESH_API", lab.api.as_deref().unwrap()).output().unwrap()
 }

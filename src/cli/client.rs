@@ -1,0 +1,168 @@
+//! A minimal HTTP/1.1 client for talking to a running appliance on
+//! localhost (no TLS, `Connection: close`), so the CLI needs no HTTP stack.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+/// Where the API is and how to authenticate.
+pub(crate) struct Client {
+    host: String,
+    token: Option<String>,
+}
+
+/// A response.
+pub(crate) struct Response {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl Client {
+    /// From `--api` (`http://HOST:PORT`, `HOST:PORT`) and an optional token.
+    pub(crate) fn new(api: &str, token: Option<String>) -> Client {
+        let host = api.trim_start_matches("http://").trim_end_matches('/').trim_end_matches("/api/v1").to_string();
+        Client { host, token }
+    }
+
+    fn connect(&self) -> anyhow::Result<TcpStream> {
+        let addrs: Vec<_> =
+            self.host.to_socket_addrs().with_context(|| format!("`{}` is not a host:port", self.host))?.collect();
+        for a in &addrs {
+            if let Ok(s) = TcpStream::connect_timeout(a, Duration::from_secs(2)) {
+                return Ok(s);
+            }
+        }
+        bail!(
+            "no faultmesh appliance is listening on {} — start one with `faultmesh run FILE`, or point --api (or FAULTMESH_API) at it",
+            self.host
+        )
+    }
+
+    fn send(&self, method: &str, path: &str, body: Option<(&str, &[u8])>) -> anyhow::Result<BufReader<TcpStream>> {
+        let mut s = self.connect()?;
+        s.set_read_timeout(Some(Duration::from_secs(60)))?;
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nUser-Agent: faultmesh-cli\r\n",
+            self.host
+        );
+        head += &format!("X-Faultmesh-Actor: cli:{}\r\n", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
+        if let Some(t) = &self.token {
+            head += &format!("Authorization: Bearer {t}\r\n");
+        }
+        match body {
+            Some((ct, b)) => head += &format!("Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n", b.len()),
+            None => head += "Content-Length: 0\r\n\r\n",
+        }
+        s.write_all(head.as_bytes())?;
+        if let Some((_, b)) = body {
+            s.write_all(b)?;
+        }
+        Ok(BufReader::new(s))
+    }
+
+    fn read_head(r: &mut BufReader<TcpStream>) -> anyhow::Result<(u16, bool)> {
+        let mut line = String::new();
+        r.read_line(&mut line)?;
+        let status: u16 =
+            line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).context("not an HTTP response")?;
+        let mut chunked = false;
+        loop {
+            line.clear();
+            r.read_line(&mut line)?;
+            if line.trim().is_empty() {
+                break;
+            }
+            let l = line.to_ascii_lowercase();
+            if l.starts_with("transfer-encoding:") && l.contains("chunked") {
+                chunked = true;
+            }
+        }
+        Ok((status, chunked))
+    }
+
+    fn read_chunk(r: &mut BufReader<TcpStream>) -> anyhow::Result<Option<Vec<u8>>> {
+        let mut line = String::new();
+        r.read_line(&mut line)?;
+        let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16).context("bad chunk size")?;
+        let mut buf = vec![0u8; size];
+        r.read_exact(&mut buf)?;
+        line.clear();
+        r.read_line(&mut line)?;
+        Ok((size > 0).then_some(buf))
+    }
+
+    /// Sends a request and reads the whole response.
+    pub(crate) fn request(&self, method: &str, path: &str, body: Option<(&str, &[u8])>) -> anyhow::Result<Response> {
+        let mut r = self.send(method, path, body)?;
+        let (status, chunked) = Self::read_head(&mut r)?;
+        let mut out = Vec::new();
+        if chunked {
+            while let Some(c) = Self::read_chunk(&mut r)? {
+                out.extend_from_slice(&c);
+            }
+        } else {
+            r.read_to_end(&mut out)?;
+        }
+        Ok(Response { status, body: out })
+    }
+
+    /// Sends JSON (or nothing) and returns the JSON answer; a 4xx/5xx becomes
+    /// an error that shows the API's message, field and hint.
+    pub(crate) fn json(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> anyhow::Result<serde_json::Value> {
+        let bytes = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
+        let resp = self.request(method, path, bytes.as_deref().map(|b| ("application/json", b)))?;
+        decode(resp)
+    }
+
+    /// Follows a server-sent-event stream, calling `f` with each `data:` line.
+    pub(crate) fn follow(&self, path: &str, mut f: impl FnMut(&str)) -> anyhow::Result<()> {
+        let mut r = self.send("GET", path, None)?;
+        r.get_ref().set_read_timeout(None)?;
+        let (status, chunked) = Self::read_head(&mut r)?;
+        if status != 200 || !chunked {
+            bail!("the API answered {status} to {path}");
+        }
+        let mut pending = String::new();
+        while let Some(c) = Self::read_chunk(&mut r)? {
+            pending.push_str(&String::from_utf8_lossy(&c));
+            while let Some(i) = pending.find('\n') {
+                let line: String = pending.drain(..=i).collect();
+                if let Some(d) = line.trim_end().strip_prefix("data:") {
+                    f(d.trim_start());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Turns a response into JSON or a readable error.
+pub(crate) fn decode(resp: Response) -> anyhow::Result<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_slice(&resp.body)
+        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&resp.body).into_owned()));
+    if (200..300).contains(&resp.status) {
+        return Ok(v);
+    }
+    let e = &v["error"];
+    let mut msg =
+        format!("the appliance answered {}: {}", resp.status, e["message"].as_str().unwrap_or(&v.to_string()));
+    if let Some(f) = e["field"].as_str() {
+        msg += &format!(" (field `{f}`)");
+    }
+    if let Some(h) = e["hint"].as_str() {
+        msg += &format!("\n  hint: {h}");
+    }
+    if let Some(d) = e["details"].as_array() {
+        for x in d {
+            msg += &format!("\n  {}:{}: {}", x["line"], x["column"], x["message"].as_str().unwrap_or(""));
+        }
+    }
+    bail!(msg)
+}

@@ -1,0 +1,296 @@
+//! The control plane against a running appliance moving real traffic: the
+//! CLI and raw HTTP change links and faults, ping and TCP observe the effect,
+//! promtool and a real Prometheus server read `/metrics`.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const TRIO: &str = r#"
+name: trio
+seed: 3
+nodes:
+  a: {kind: host, addresses: [10.7.0.1/24]}
+  b: {kind: host, addresses: [10.7.0.2/24], labels: {tier: db}}
+  c: {kind: host, addresses: [10.7.0.3/24]}
+segments:
+  lan: {kind: switch}
+links:
+  la: {a: a, b: lan, both: {delay: 5ms}}
+  lb: {a: b, b: lan}
+  lc: {a: c, b: lan}
+"#;
+
+fn rtt(lab: &Lab, from: &str, to: &str) -> (f64, u32) {
+    // The first packet to a new neighbour waits for ARP; keep it out of the average.
+    let _ = lab.exec(from, &["ping", "-c", "1", "-W", "1", to]);
+    let out = lab.exec(from, &["ping", "-c", "4", "-i", "0.05", "-W", "1", to]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    if !text.contains("min/avg/max") {
+        return (f64::NAN, 0);
+    }
+    let ((_, avg, _, _), (_, recv)) = ping_stats(&text);
+    (avg, recv)
+}
+
+fn ok(o: std::process::Output) -> String {
+    assert!(o.status.success(), "{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn patches_and_faults_change_real_traffic() {
+    if !privileged() {
+        return;
+    }
+    let lab = Lab::start(TRIO);
+    lab.run_ok("a", &["ping", "-c", "2", "-q", "10.7.0.2"]);
+    let (base, _) = rtt(&lab, "a", "10.7.0.2");
+    assert!((10.0..11.0).contains(&base), "5 ms each way on la: {base}");
+
+    // Patch the link: RTT follows.
+    ok(cli(&lab, &["link", "set", "la", "delay", "20ms"]));
+    let (slow, _) = rtt(&lab, "a", "10.7.0.2");
+    assert!((40.0..41.0).contains(&slow), "{slow}");
+
+    // Two delay faults stack: +10 ms and +5 ms on b's link, each way.
+    ok(cli(
+        &lab,
+        &["fault", "add", "--kind", "delay", "--target", "node=b", "--delay", "10ms", "--scenario", "slow-db"],
+    ));
+    ok(cli(
+        &lab,
+        &["fault", "add", "--kind", "delay", "--target", "link=lb", "--delay", "5ms", "--scenario", "slow-db"],
+    ));
+    let (stacked, _) = rtt(&lab, "a", "10.7.0.2");
+    assert!((70.0..71.0).contains(&stacked), "40 + 2×15 = 70: {stacked}");
+    let (other, _) = rtt(&lab, "a", "10.7.0.3");
+    assert!((40.0..41.0).contains(&other), "c is not affected: {other}");
+
+    // The kill switch restores every link at once.
+    let out = ok(cli(&lab, &["fault", "clear"]));
+    assert!(out.contains("removed 2 faults"), "{out}");
+    let (back, _) = rtt(&lab, "a", "10.7.0.2");
+    assert!((40.0..41.0).contains(&back), "{back}");
+
+    // A loss fault with a TTL drops everything, then expires by itself.
+    ok(cli(&lab, &["fault", "add", "--kind", "loss", "--target", "label:tier=db", "--percent", "100%", "--ttl", "2s"]));
+    let t0 = Instant::now();
+    let (_, got) = rtt(&lab, "a", "10.7.0.2");
+    assert_eq!(got, 0, "the fault drops b's traffic");
+    std::thread::sleep(Duration::from_millis(2300).saturating_sub(t0.elapsed()));
+    let (_, got) = rtt(&lab, "a", "10.7.0.2");
+    assert_eq!(got, 4, "expired after 2 s");
+    let (_, faults) = http(&lab, "GET", "/api/v1/faults", None);
+    assert!(faults.as_array().unwrap().is_empty(), "{faults}");
+
+    // A partition blocks only between its groups.
+    let (st, _) = http_json(
+        &lab,
+        "POST",
+        "/api/v1/faults",
+        r#"{"kind": "partition", "groups": [["a"], ["b"]], "scenario": "split"}"#,
+    );
+    assert_eq!(st, 201);
+    assert_eq!(rtt(&lab, "a", "10.7.0.2").1, 0);
+    assert_eq!(rtt(&lab, "b", "10.7.0.1").1, 0);
+    assert_eq!(rtt(&lab, "a", "10.7.0.3").1, 4);
+    assert_eq!(rtt(&lab, "b", "10.7.0.3").1, 4);
+    ok(cli(&lab, &["fault", "clear", "--scenario", "split"]));
+    assert_eq!(rtt(&lab, "a", "10.7.0.2").1, 4);
+
+    // Everything is in the audit log, with who did it.
+    let (_, ev) = http(&lab, "GET", "/api/v1/events", None);
+    let actions: Vec<String> =
+        ev.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_string()).collect();
+    for want in ["link.patch", "fault.create", "fault.killswitch", "fault.expire", "fault.delete"] {
+        assert!(actions.iter().any(|a| a == want), "{want} in {actions:?}");
+    }
+    assert!(ev[0]["actor"].as_str().unwrap().starts_with("cli:"), "{}", ev[0]);
+    let (_, node) = http(&lab, "GET", "/api/v1/nodes/b", None);
+    assert!(node["traffic"]["received_packets"].as_u64().unwrap() > 10, "{node}");
+}
+
+#[test]
+fn reload_keeps_a_tcp_transfer_on_an_unchanged_link() {
+    if !privileged() {
+        return;
+    }
+    let two = "name: pair\nnodes:\n  a: {kind: host, addresses: [10.7.0.1/24]}\n  b: {kind: host, addresses: [10.7.0.2/24]}\nsegments:\n  lan: {kind: switch}\nlinks:\n  la: {a: a, b: lan, both: {rate: 200mbit}}\n  lb: {a: b, b: lan}\n";
+    let mut lab = Lab::start(two);
+    lab.run_ok("a", &["ping", "-c", "2", "-q", "10.7.0.2"]);
+    let mut server = Command::new("ip")
+        .args(["netns", "exec", &lab.ns("b"), "iperf3", "-s", "-1", "-B", "10.7.0.2"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let client = Command::new("ip")
+        .args(["netns", "exec", &lab.ns("a"), "iperf3", "-c", "10.7.0.2", "-t", "5", "-J"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    // Reload mid-transfer: a new node and link, la and lb unchanged.
+    let dir = std::env::temp_dir().join(format!("{}reload", lab.prefix));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bigger.yaml");
+    std::fs::write(
+        &file,
+        two.replace("  lb: {a: b, b: lan}\n", "  lb: {a: b, b: lan}\n  lc: {a: c, b: lan, both: {delay: 1ms}}\n")
+            .replace("nodes:\n", "nodes:\n  c: {kind: host, addresses: [10.7.0.3/24]}\n"),
+    )
+    .unwrap();
+    let out = ok(cli(&lab, &["reload", file.to_str().unwrap()]));
+    assert!(
+        out.contains("links kept: la, lb") && out.contains("links added: lc") && out.contains("nodes added: c"),
+        "{out}"
+    );
+    let report = client.wait_with_output().unwrap();
+    let _ = server.wait();
+    let v: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let bps = v["end"]["sum_received"]["bits_per_second"].as_f64().unwrap();
+    assert!(bps > 150e6, "the transfer completed at the shaped rate: {bps}");
+    // The new node works.
+    lab.run_ok("c", &["ping", "-c", "2", "-i", "0.05", "10.7.0.1"]);
+    let s = lab.stop();
+    for (l, d) in [("la", "a_to_b"), ("la", "b_to_a"), ("lb", "a_to_b"), ("lb", "b_to_a")] {
+        let dir = link_dir(&s, l, d);
+        let dropped: u64 = dir["drops"]
+            .as_object()
+            .map(|m| m.iter().filter(|(k, _)| *k != "queue_full").map(|(_, n)| n.as_u64().unwrap()).sum())
+            .unwrap_or(0);
+        assert_eq!(dropped, 0, "{l} {d}: {dir}");
+    }
+    // Counters were kept across the reload: they cover the whole transfer.
+    let la = link_dir(&s, "la", "a_to_b");
+    assert!(la["tx_bytes"].as_f64().unwrap() * 8.0 > 4.0 * 150e6, "{la}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn metrics_pass_promtool_and_a_real_prometheus_scrapes_them() {
+    if !privileged() {
+        return;
+    }
+    let lab = Lab::start(TRIO);
+    lab.run_ok("a", &["ping", "-c", "5", "-i", "0.05", "-q", "10.7.0.2"]);
+    let (st, text) = http(&lab, "GET", "/metrics", None);
+    assert_eq!(st, 200);
+    let text = text.as_str().unwrap().to_string();
+    let mut check = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (install prometheus)");
+    std::io::Write::write_all(check.stdin.as_mut().unwrap(), text.as_bytes()).unwrap();
+    let out = check.wait_with_output().unwrap();
+    assert!(
+        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A real Prometheus scrapes it and answers a query.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = std::env::temp_dir().join(format!("{}prom", lab.prefix));
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    let target = lab.api.as_deref().unwrap().trim_start_matches("http://").to_string();
+    std::fs::write(dir.join("prometheus.yml"), format!("global:\n  scrape_interval: 500ms\nscrape_configs:\n  - job_name: faultmesh\n    static_configs:\n      - targets: ['{target}']\n")).unwrap();
+    let mut prom = Command::new("prometheus")
+        .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
+        .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus (install prometheus)");
+    let query = "/api/v1/query?query=faultmesh_link_packets_total%7Blink%3D%22la%22%2Cdirection%3D%22a_to_b%22%2Cstage%3D%22out%22%7D";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut answer = None;
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(500));
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            let _ = write!(s, "GET {query} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let mut buf = String::new();
+            let _ = s.read_to_string(&mut buf);
+            if let Some(body) = buf.split("\r\n\r\n").nth(1) {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(body.trim()) {
+                    if let Some(r) = v["data"]["result"].as_array().and_then(|r| r.first()) {
+                        answer = Some(r.clone());
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let _ = prom.kill();
+    let _ = prom.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    let r = answer.expect("Prometheus answered the query");
+    let value: f64 = r["value"][1].as_str().unwrap().parse().unwrap();
+    assert!(value >= 5.0, "la carried the pings: {r}");
+    assert_eq!(r["metric"]["job"], "faultmesh");
+}
+
+#[test]
+fn bad_requests_change_nothing_and_forwarding_continues() {
+    if !privileged() {
+        return;
+    }
+    let lab = Lab::start(TRIO);
+    let (_, before) = http(&lab, "GET", "/api/v1/topology", None);
+    for (method, path, body, status, field) in [
+        ("PATCH", "/api/v1/links/la", r#"{"a_to_b": {"delya": "1ms"}}"#.to_string(), 400, Some("a_to_b.delya")),
+        ("PATCH", "/api/v1/links/la", r#"{"a_to_b": {"mtu": "big"}}"#.to_string(), 400, Some("a_to_b.mtu")),
+        ("PATCH", "/api/v1/links/la", r#"{"a_to_b": {"rate": "100"}}"#.to_string(), 422, Some("a_to_b.rate")),
+        ("PATCH", "/api/v1/links/ghost", r#"{"a_to_b": {"loss": "1%"}}"#.to_string(), 404, None),
+        ("PATCH", "/api/v1/links/la", format!(r#"{{"both": {{"delay": "{}"}}}}"#, "9".repeat(200_000)), 413, None),
+        (
+            "POST",
+            "/api/v1/faults",
+            r#"{"kind": "loss", "target": "node=a", "percent": "5%", "ttl": "soon"}"#.to_string(),
+            422,
+            Some("ttl"),
+        ),
+        (
+            "POST",
+            "/api/v1/faults",
+            r#"{"kind": "loss", "target": "node=zz", "percent": "5%"}"#.to_string(),
+            422,
+            Some("target"),
+        ),
+        (
+            "PUT",
+            "/api/v1/topology",
+            "nodes:\n  a: {kind: host, addresses: [10.7.0.1/24]\n".to_string(),
+            422,
+            Some("body"),
+        ),
+        ("PUT", "/api/v1/topology", TRIO.replace("delay: 5ms", "delay: 5 ms s"), 422, Some("body")),
+    ] {
+        let (st, v) = http(&lab, method, path, Some(("application/json", body.as_bytes())));
+        assert_eq!(st, status, "{method} {path}: {v}");
+        assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+        if let Some(f) = field {
+            assert_eq!(v["error"]["field"], f, "{v}");
+        }
+    }
+    let (_, v) =
+        http(&lab, "PUT", "/api/v1/topology", Some(("application/yaml", b"links:\n  la: {a: a, b: nowhere}\n")));
+    assert!(v["error"]["details"].as_array().is_some_and(|d| d.iter().any(|x| x["line"] == 2)), "{v}");
+    let (_, after) = http(&lab, "GET", "/api/v1/topology", None);
+    assert_eq!(before, after, "the running topology is untouched");
+    let (_, faults) = http(&lab, "GET", "/api/v1/faults", None);
+    assert!(faults.as_array().unwrap().is_empty());
+    let (_, ev) = http(&lab, "GET", "/api/v1/events", None);
+    assert!(ev.as_array().unwrap().is_empty(), "no change was recorded: {ev}");
+    lab.run_ok("a", &["ping", "-c", "3", "-i", "0.05", "-q", "10.7.0.2"]);
+}
