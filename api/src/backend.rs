@@ -10,7 +10,7 @@ use faultmesh_emulator::io::appliance::{Appliance, ApplianceError};
 use faultmesh_emulator::io::dataplane::{DataPlaneHandle, DataPlaneSnapshot, EngineFn, LoopStats};
 use faultmesh_emulator::io::setup::NodePlace;
 use faultmesh_emulator::time::Instant;
-use faultmesh_emulator::topology::{LinkId, Topology};
+use faultmesh_emulator::topology::{LinkId, ScriptRef, Topology};
 
 /// A failed reload or change.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +51,25 @@ pub trait Backend: Send + Sync + 'static {
     fn now(&self) -> Instant;
     /// Where each node lives.
     fn places(&self) -> Vec<NodePlace>;
+    /// Sets (or clears) the script of a link or segment in the running topology.
+    fn set_script(&self, target: ScriptTarget, script: Option<ScriptRef>) -> Result<(), BackendError>;
+}
+
+/// What a script attaches to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScriptTarget {
+    /// A link.
+    Link(LinkId),
+    /// A segment.
+    Segment(usize),
+}
+
+fn set_script_in(t: &mut Topology, target: ScriptTarget, script: Option<ScriptRef>) -> Result<(), BackendError> {
+    match target {
+        ScriptTarget::Link(l) => t.links.get_mut(l).ok_or_else(|| BackendError::Conflict("no such link".into()))?.script = script,
+        ScriptTarget::Segment(s) => t.segments.get_mut(s).ok_or_else(|| BackendError::Conflict("no such segment".into()))?.script = script,
+    }
+    Ok(())
 }
 
 /// A real appliance.
@@ -101,6 +120,11 @@ impl Backend for ApplianceBackend {
 
     fn places(&self) -> Vec<NodePlace> {
         self.app.lock().map(|a| a.places().to_vec()).unwrap_or_default()
+    }
+
+    fn set_script(&self, target: ScriptTarget, script: Option<ScriptRef>) -> Result<(), BackendError> {
+        let mut app = self.app.lock().map_err(|_| BackendError::Failed("appliance lock poisoned".into()))?;
+        set_script_in(app.topology_mut(), target, script)
     }
 }
 
@@ -163,5 +187,9 @@ impl Backend for MemoryBackend {
 
     fn places(&self) -> Vec<NodePlace> {
         Vec::new()
+    }
+
+    fn set_script(&self, target: ScriptTarget, script: Option<ScriptRef>) -> Result<(), BackendError> {
+        self.with_engine(|e| set_script_in(e.topology_mut(), target, script))
     }
 }

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-pub use backend::{ApplianceBackend, Backend, BackendError, MemoryBackend};
+pub use backend::{ApplianceBackend, Backend, BackendError, MemoryBackend, ScriptTarget};
 pub use error::ApiError;
 pub use events::{Event, EventLog};
 pub use faults::{FaultRegistry, FaultRequest};
@@ -33,6 +33,8 @@ pub trait ScriptHook: Send + Sync + 'static {
     fn install(&self, backend: &dyn Backend, topo: &faultmesh_emulator::topology::Topology) -> Vec<String>;
     /// Per-script counters as JSON (for `/scripts` and `/metrics`).
     fn stats(&self, backend: &dyn Backend) -> serde_json::Value;
+    /// Checks that a script loads, without attaching it.
+    fn check(&self, script: &faultmesh_emulator::topology::ScriptRef) -> Result<(), String>;
 }
 
 /// Shared state of the API.
@@ -51,6 +53,9 @@ pub struct AppState {
     pub started_ms: u64,
     /// Script support, if built in.
     pub scripts: Option<Arc<dyn ScriptHook>>,
+    /// Disabled scripts already reported as events.
+    reported_disabled: Mutex<std::collections::HashSet<String>>,
+    sweeps: std::sync::atomic::AtomicU64,
 }
 
 impl AppState {
@@ -64,6 +69,8 @@ impl AppState {
             token,
             started_ms: events::unix_ms(),
             scripts: None,
+            reported_disabled: Mutex::default(),
+            sweeps: Default::default(),
         })
     }
 
@@ -82,6 +89,8 @@ impl AppState {
             token,
             started_ms: events::unix_ms(),
             scripts: Some(scripts),
+            reported_disabled: Mutex::default(),
+            sweeps: Default::default(),
         })
     }
 
@@ -100,8 +109,39 @@ impl AppState {
         }))
     }
 
-    /// Removes expired faults (called periodically).
+    /// Records an event for every script that got disabled since the last look.
+    pub fn report_disabled_scripts(&self) {
+        let Some(h) = &self.scripts else { return };
+        let stats = h.stats(self.backend.as_ref());
+        for x in stats.as_array().into_iter().flatten() {
+            if x["disabled"].as_bool() != Some(true) {
+                continue;
+            }
+            let key = format!("{}:{}:{}", x["link"], x["direction"], x["script"]);
+            let new = self.reported_disabled.lock().map(|mut r| r.insert(key)).unwrap_or(false);
+            if new {
+                self.events.record(
+                    "system",
+                    "script.disabled",
+                    serde_json::json!({"link": x["link"], "direction": x["direction"], "script": x["script"], "error": x["last_error"]}),
+                );
+            }
+        }
+    }
+
+    /// Forgets reported script failures (after scripts are reinstalled).
+    pub fn reset_script_reports(&self) {
+        if let Ok(mut r) = self.reported_disabled.lock() {
+            r.clear();
+        }
+    }
+
+    /// Removes expired faults (called periodically); every 5th call also
+    /// looks for disabled scripts.
     pub fn sweep(&self) {
+        if self.sweeps.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 5 == 0 {
+            self.report_disabled_scripts();
+        }
         let now = self.backend.now();
         let expired = match self.faults.lock() {
             Ok(mut f) => f.expire(now),

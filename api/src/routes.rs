@@ -24,7 +24,7 @@ use utoipa_axum::routes;
 use crate::error::{ApiError, ErrorBody, parse_json};
 use crate::events::{Event, unix_ms};
 use crate::faults::{Fault, FaultRequest, FaultView};
-use crate::{AppState, BackendError};
+use crate::{AppState, BackendError, ScriptTarget};
 
 type S = Arc<AppState>;
 type ApiResult<T> = Result<T, ApiError>;
@@ -124,6 +124,8 @@ pub(crate) fn build(state: S) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(list_events))
         .routes(routes!(event_stream))
         .routes(routes!(scripts))
+        .routes(routes!(put_link_script, delete_link_script))
+        .routes(routes!(put_segment_script, delete_segment_script))
         .split_for_parts();
     let doc_json = doc.clone();
     let api = api.route("/openapi.json", axum::routing::get(move || async move { Json(doc_json) }));
@@ -201,6 +203,7 @@ struct ReloadView {
 }
 
 fn reloaded(s: &S, actor: &str, topo: Topology, report: ReloadReport) -> ReloadView {
+    s.reset_script_reports();
     let removed = s.faults.lock().map(|mut f| f.prune(&topo)).unwrap_or_default();
     s.install_faults();
     let script_errors = s.scripts.as_ref().map(|h| h.install(s.backend.as_ref(), &topo)).unwrap_or_default();
@@ -720,4 +723,122 @@ async fn event_stream(State(s): State<S>) -> Sse<impl tokio_stream::Stream<Item 
 #[utoipa::path(get, path = "/scripts", tag = "scripts", responses((status = 200, description = "per-script counters", body = Object)))]
 async fn scripts(State(s): State<S>) -> Json<serde_json::Value> {
     Json(s.scripts.as_ref().map(|h| h.stats(s.backend.as_ref())).unwrap_or_else(|| serde_json::json!([])))
+}
+
+/// A script to attach.
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ScriptBody {
+    /// A Lua file (relative to the topology file's directory), or…
+    #[serde(default)]
+    file: Option<String>,
+    /// …the Lua source itself.
+    #[serde(default)]
+    source: Option<String>,
+    /// `params` as the script sees them.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    params: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    /// `pass` (default) or `drop`: what happens to packets once the script fails.
+    #[serde(default)]
+    on_error: Option<String>,
+    /// Links only: `a_to_b`, `b_to_a` or `both` (default).
+    #[serde(default)]
+    direction: Option<String>,
+}
+
+fn script_ref(s: &S, body: ScriptBody, link: bool) -> ApiResult<topology::ScriptRef> {
+    let drop_on_error = match body.on_error.as_deref() {
+        None | Some("pass") => false,
+        Some("drop") => true,
+        Some(o) => return Err(ApiError::invalid("on_error", format!("unknown on_error `{o}`")).with_hint("use pass or drop")),
+    };
+    let directions = match (link, body.direction.as_deref()) {
+        (_, None) | (true, Some("both")) => [true, true],
+        (true, Some("a_to_b")) => [true, false],
+        (true, Some("b_to_a")) => [false, true],
+        (true, Some(o)) => return Err(ApiError::invalid("direction", format!("unknown direction `{o}`")).with_hint("use a_to_b, b_to_a or both")),
+        (false, Some(_)) => return Err(ApiError::invalid("direction", "a segment script filters every packet entering the segment")),
+    };
+    let (file, path, source) = match (body.file, body.source) {
+        (Some(f), None) => {
+            let base = s.source.lock().ok().and_then(|p| p.as_ref().and_then(|p| p.parent().map(|d| d.to_path_buf())));
+            let path = match base {
+                Some(b) if std::path::Path::new(&f).is_relative() => b.join(&f),
+                _ => std::path::PathBuf::from(&f),
+            };
+            if !path.is_file() {
+                return Err(ApiError::invalid("file", format!("script `{f}` not found (looked at {})", path.display())));
+            }
+            (f, path, None)
+        }
+        (None, Some(src)) => ("inline.lua".to_string(), std::path::PathBuf::new(), Some(src)),
+        _ => return Err(ApiError::invalid("file", "give exactly one of `file` or `source`")),
+    };
+    Ok(topology::ScriptRef { path, file, source, params: body.params.unwrap_or_default(), drop_on_error, directions })
+}
+
+async fn attach(s: S, actor: String, target: ScriptTarget, what: String, body: Option<ScriptBody>) -> ApiResult<Json<serde_json::Value>> {
+    let hook = s.scripts.clone().ok_or_else(|| ApiError::conflict("this appliance was built without script support"))?;
+    let script = match body {
+        Some(b) => {
+            let r = script_ref(&s, b, matches!(target, ScriptTarget::Link(_)))?;
+            let r2 = r.clone();
+            let h = Arc::clone(&hook);
+            tokio::task::spawn_blocking(move || h.check(&r2))
+                .await
+                .map_err(|_| ApiError::unavailable("script check failed"))?
+                .map_err(|e| ApiError::invalid("source", format!("the script does not load: {e}")).with_hint("nothing was attached"))?;
+            Some(r)
+        }
+        None => None,
+    };
+    let attached = script.is_some();
+    let file = script.as_ref().map(|r| r.file.clone());
+    s.backend.set_script(target, script).map_err(|e| ApiError::unavailable(e.to_string()))?;
+    let st = Arc::clone(&s);
+    let errors = tokio::task::spawn_blocking(move || {
+        st.reset_script_reports();
+        let t = st.backend.topology();
+        hook.install(st.backend.as_ref(), &t)
+    })
+    .await
+    .map_err(|_| ApiError::unavailable("install failed"))?;
+    let action = if attached { "script.attach" } else { "script.detach" };
+    s.events.record(&actor, action, serde_json::json!({"target": what, "script": file, "errors": errors}));
+    Ok(Json(serde_json::json!({"target": what, "script": file, "errors": errors})))
+}
+
+/// Attaches (or replaces) a link's script, live.
+#[utoipa::path(put, path = "/links/{name}/script", tag = "scripts", params(("name" = String, Path, description = "link name")), request_body = ScriptBody,
+    responses((status = 200, description = "attached", body = Object), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn put_link_script(State(s): State<S>, actor: Actor, Path(name): Path<String>, body: Body<TOPOLOGY_LIMIT>) -> ApiResult<Json<serde_json::Value>> {
+    let b: ScriptBody = parse_json(&body.0)?;
+    let i = s.backend.topology().link_index(&name).ok_or_else(|| ApiError::not_found("link", &name))?;
+    attach(s, actor.0, ScriptTarget::Link(i), format!("link:{name}"), Some(b)).await
+}
+
+/// Detaches a link's script.
+#[utoipa::path(delete, path = "/links/{name}/script", tag = "scripts", params(("name" = String, Path, description = "link name")),
+    responses((status = 200, description = "detached", body = Object), (status = 404, body = ErrorBody)))]
+async fn delete_link_script(State(s): State<S>, actor: Actor, Path(name): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+    let i = s.backend.topology().link_index(&name).ok_or_else(|| ApiError::not_found("link", &name))?;
+    attach(s, actor.0, ScriptTarget::Link(i), format!("link:{name}"), None).await
+}
+
+/// Attaches (or replaces) a segment's script: it filters every packet entering the segment.
+#[utoipa::path(put, path = "/segments/{name}/script", tag = "scripts", params(("name" = String, Path, description = "segment name")), request_body = ScriptBody,
+    responses((status = 200, description = "attached", body = Object), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn put_segment_script(State(s): State<S>, actor: Actor, Path(name): Path<String>, body: Body<TOPOLOGY_LIMIT>) -> ApiResult<Json<serde_json::Value>> {
+    let b: ScriptBody = parse_json(&body.0)?;
+    let i = s.backend.topology().segment_index(&name).ok_or_else(|| ApiError::not_found("segment", &name))?;
+    attach(s, actor.0, ScriptTarget::Segment(i), format!("segment:{name}"), Some(b)).await
+}
+
+/// Detaches a segment's script.
+#[utoipa::path(delete, path = "/segments/{name}/script", tag = "scripts", params(("name" = String, Path, description = "segment name")),
+    responses((status = 200, description = "detached", body = Object), (status = 404, body = ErrorBody)))]
+async fn delete_segment_script(State(s): State<S>, actor: Actor, Path(name): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+    let i = s.backend.topology().segment_index(&name).ok_or_else(|| ApiError::not_found("segment", &name))?;
+    attach(s, actor.0, ScriptTarget::Segment(i), format!("segment:{name}"), None).await
 }

@@ -53,11 +53,39 @@ pub enum FilterVerdict {
     },
 }
 
+/// Counters of a filter, kept by the filter itself (no shared state).
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct FilterStats {
+    /// What runs (e.g. the script file).
+    pub script: String,
+    /// Calls.
+    pub calls: u64,
+    /// Failures (errors, limits, bad verdicts).
+    pub errors: u64,
+    /// Disabled after a failure: packets get the fallback verdict.
+    pub disabled: bool,
+    /// The failure that disabled it.
+    pub last_error: Option<String>,
+    /// Time spent in calls, ns.
+    pub time_ns: u64,
+    /// Verdicts by kind (`pass`, `drop`, `delay`, …, `fallback`).
+    pub verdicts: std::collections::BTreeMap<&'static str, u64>,
+}
+
 /// A per-packet hook at the head of a link direction (Lua scripts implement
 /// it). It sees the parsed headers and the frame and returns a verdict.
 pub trait PacketFilter: Send {
     /// Decides for one packet.
     fn filter(&mut self, frame: &[u8], info: &PacketInfo, now: Instant) -> FilterVerdict;
+    /// Its counters.
+    fn stats(&self) -> FilterStats {
+        FilterStats::default()
+    }
+    /// Identifies its configuration (source, parameters): an unchanged
+    /// filter is kept across reloads, with its state.
+    fn fingerprint(&self) -> u64 {
+        0
+    }
 }
 
 /// The random streams of one direction, one per stage.
@@ -228,6 +256,11 @@ impl Pipeline {
     /// True when a filter is installed.
     pub fn has_filter(&self) -> bool {
         self.filter.is_some()
+    }
+
+    /// The installed filter.
+    pub fn filter(&self) -> Option<&dyn PacketFilter> {
+        self.filter.as_deref()
     }
 
     /// The MTU limit, if any.

@@ -59,6 +59,12 @@ impl Appliance {
         &self.topo
     }
 
+    /// The running topology, to record changes made through the API
+    /// (scripts); impairments go through [`Appliance::set_link_impairments`].
+    pub fn topology_mut(&mut self) -> &mut Topology {
+        &mut self.topo
+    }
+
     /// A handle to the data plane.
     pub fn handle(&self) -> Option<DataPlaneHandle> {
         self.dataplane.as_ref().map(|d| d.handle())

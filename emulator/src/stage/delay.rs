@@ -205,15 +205,9 @@ impl DelayLine {
                     self.seq += 1;
                     self.heap.push(Reverse(HeapEntry { key: HeapKey(due, self.seq), pkt }));
                 }
-            } else {
-                let mut all: Vec<HeapEntry> = self.heap.drain().map(|Reverse(e)| e).collect();
-                all.sort_by(|a, b| a.key.cmp(&b.key));
-                for e in all {
-                    let segs = e.pkt.segments();
-                    self.last_due = self.last_due.max(e.key.0);
-                    self.fifo.push_back((e.key.0, e.pkt, segs));
-                }
             }
+            // Switching to FIFO, packets already in the heap stay there and
+            // leave at their due times.
             self.allow_reorder = allow;
         }
     }
@@ -235,22 +229,34 @@ impl DelayLine {
 
     /// The earliest due time.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.allow_reorder { self.heap.peek().map(|Reverse(e)| e.key.0) } else { self.fifo.front().map(|f| f.0) }
+        let h = self.heap.peek().map(|Reverse(e)| e.key.0);
+        let f = self.fifo.front().map(|f| f.0);
+        match (h, f) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Offers a packet that left the previous stage at `departure`. Call
     /// [`DelayLine::release_due`] first so order is kept.
+    ///
+    /// A packet carrying an extra delay (a filter's `delay()` or a delay
+    /// fault) is held on its own: others may overtake it, and packets with
+    /// the same extra delay keep their order.
     pub fn offer(&mut self, pkt: Packet, departure: Instant, now: Instant, rng: &mut StageRng) -> Held {
         if pkt.meta.reorder {
             return Held::Now(pkt, departure);
         }
         let sample = self.jitter.as_mut().map_or(0, |j| j.sample(rng));
-        let mut due = departure.add_nanos(sample).add_nanos(pkt.meta.extra_delay_ns);
+        let mut base = departure.add_nanos(sample);
         if !self.allow_reorder {
-            due = due.max(self.last_due);
+            base = base.max(self.last_due);
+            self.last_due = base;
         }
-        if due <= now && (self.allow_reorder || self.is_empty()) {
-            self.last_due = due;
+        let extra = pkt.meta.extra_delay_ns;
+        let due = base.add_nanos(extra);
+        let to_heap = self.allow_reorder || extra > 0;
+        if due <= now && (to_heap || self.fifo.is_empty()) {
             return Held::Now(pkt, due);
         }
         if self.len() >= self.limit {
@@ -258,31 +264,33 @@ impl DelayLine {
         }
         let segs = pkt.segments();
         self.held_segs += u64::from(segs);
-        if self.allow_reorder {
+        if to_heap {
             self.seq += 1;
             self.heap.push(Reverse(HeapEntry { key: HeapKey(due, self.seq), pkt }));
         } else {
-            self.last_due = due;
             self.fifo.push_back((due, pkt, segs));
         }
         Held::Held
     }
 
-    /// Releases every packet due by `now`, with its due instant.
+    /// Releases every packet due by `now`, in due order, with its due instant.
     pub fn release_due(&mut self, now: Instant, out: &mut impl FnMut(Packet, Instant)) {
-        if self.allow_reorder {
-            while self.heap.peek().is_some_and(|Reverse(e)| e.key.0 <= now) {
+        loop {
+            let h = self.heap.peek().map(|Reverse(e)| e.key.0).filter(|&t| t <= now);
+            let f = self.fifo.front().map(|f| f.0).filter(|&t| t <= now);
+            let take_heap = match (h, f) {
+                (None, None) => break,
+                (Some(a), Some(b)) => a < b,
+                (a, _) => a.is_some(),
+            };
+            if take_heap {
                 if let Some(Reverse(e)) = self.heap.pop() {
                     self.held_segs -= u64::from(e.pkt.segments());
                     out(e.pkt, e.key.0);
                 }
-            }
-        } else {
-            while self.fifo.front().is_some_and(|f| f.0 <= now) {
-                if let Some((due, pkt, segs)) = self.fifo.pop_front() {
-                    self.held_segs -= u64::from(segs);
-                    out(pkt, due);
-                }
+            } else if let Some((due, pkt, segs)) = self.fifo.pop_front() {
+                self.held_segs -= u64::from(segs);
+                out(pkt, due);
             }
         }
     }

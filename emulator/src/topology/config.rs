@@ -247,6 +247,9 @@ pub struct SegmentConfig {
     /// router: the router's own addresses (the hosts' gateways).
     #[serde(default)]
     pub addresses: Option<Vec<Spanned<Cidr>>>,
+    /// A Lua filter run on every packet entering the segment.
+    #[serde(default)]
+    pub script: Option<ScriptConfig>,
     /// Labels.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,

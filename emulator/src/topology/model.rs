@@ -126,6 +126,8 @@ pub struct Segment {
     pub labels: BTreeMap<String, String>,
     /// Links attached to it.
     pub links: Vec<LinkId>,
+    /// A filter run on every packet entering the segment.
+    pub script: Option<ScriptRef>,
 }
 
 impl Segment {
@@ -157,8 +159,10 @@ pub enum Endpoint {
 pub struct ScriptRef {
     /// Absolute or topology-relative path as resolved.
     pub path: PathBuf,
-    /// The path as written.
+    /// The path as written (or a label for inline source).
     pub file: String,
+    /// Inline source (scripts attached through the API); read from `path` otherwise.
+    pub source: Option<String>,
     /// Parameters.
     pub params: BTreeMap<String, serde_json::Value>,
     /// Drop packets when the script fails (else pass them).
@@ -349,6 +353,9 @@ impl Serialize for Topology {
                 if !sg.labels.is_empty() {
                     o.insert("labels".into(), serde_json::to_value(&sg.labels).unwrap_or_default());
                 }
+                if let Some(sc) = &sg.script {
+                    o.insert("script".into(), script_json(sc));
+                }
                 (sg.name.as_str(), serde_json::Value::Object(o))
             })
             .collect();
@@ -373,19 +380,7 @@ impl Serialize for Topology {
                     );
                 }
                 if let Some(sc) = &l.script {
-                    let mut so = serde_json::Map::new();
-                    so.insert("file".into(), sc.file.clone().into());
-                    if !sc.params.is_empty() {
-                        so.insert("params".into(), serde_json::to_value(&sc.params).unwrap_or_default());
-                    }
-                    so.insert("on_error".into(), if sc.drop_on_error { "drop" } else { "pass" }.into());
-                    let dir = match sc.directions {
-                        [true, true] => "both",
-                        [true, false] => "a_to_b",
-                        _ => "b_to_a",
-                    };
-                    so.insert("direction".into(), dir.into());
-                    o.insert("script".into(), serde_json::Value::Object(so));
+                    o.insert("script".into(), script_json(sc));
                 }
                 if !l.labels.is_empty() {
                     o.insert("labels".into(), serde_json::to_value(&l.labels).unwrap_or_default());
@@ -404,4 +399,20 @@ impl Serialize for Topology {
         }
         m.end()
     }
+}
+
+fn script_json(sc: &ScriptRef) -> serde_json::Value {
+    let mut so = serde_json::Map::new();
+    so.insert("file".into(), sc.file.clone().into());
+    if !sc.params.is_empty() {
+        so.insert("params".into(), serde_json::to_value(&sc.params).unwrap_or_default());
+    }
+    so.insert("on_error".into(), if sc.drop_on_error { "drop" } else { "pass" }.into());
+    let dir = match sc.directions {
+        [true, true] => "both",
+        [true, false] => "a_to_b",
+        _ => "b_to_a",
+    };
+    so.insert("direction".into(), dir.into());
+    serde_json::Value::Object(so)
 }

@@ -199,12 +199,20 @@ pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>
                 SegmentKind::Switch
             }
         };
+        let script = sc.script.as_ref().and_then(|s| {
+            if s.direction.is_some() {
+                cx.err(Diagnostic::spanned(&s.file, "a segment script filters what enters the segment; `direction` applies to link scripts")
+                    .hint("remove `direction`"));
+            }
+            build_script(&mut cx, s, base_dir)
+        });
         segments.push(Segment {
             name: key.value.clone(),
             kind,
             mac: Mac::from_name(0xfe, &key.value),
             labels: sc.labels.clone(),
             links: Vec::new(),
+            script,
         });
     }
 
@@ -693,7 +701,7 @@ fn build_script(cx: &mut Ctx, s: &super::config::ScriptConfig, base_dir: Option<
                 .hint("paths are relative to the topology file"),
         );
     }
-    Some(ScriptRef { path, file, params: s.params.clone(), drop_on_error, directions })
+    Some(ScriptRef { path, file, source: None, params: s.params.clone(), drop_on_error, directions })
 }
 
 /// The L2 broadcast domain of every segment: switches joined by links share
