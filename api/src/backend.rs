@@ -66,8 +66,12 @@ pub enum ScriptTarget {
 
 fn set_script_in(t: &mut Topology, target: ScriptTarget, script: Option<ScriptRef>) -> Result<(), BackendError> {
     match target {
-        ScriptTarget::Link(l) => t.links.get_mut(l).ok_or_else(|| BackendError::Conflict("no such link".into()))?.script = script,
-        ScriptTarget::Segment(s) => t.segments.get_mut(s).ok_or_else(|| BackendError::Conflict("no such segment".into()))?.script = script,
+        ScriptTarget::Link(l) => {
+            t.links.get_mut(l).ok_or_else(|| BackendError::Conflict("no such link".into()))?.script = script
+        }
+        ScriptTarget::Segment(s) => {
+            t.segments.get_mut(s).ok_or_else(|| BackendError::Conflict("no such segment".into()))?.script = script
+        }
     }
     Ok(())
 }

@@ -139,7 +139,7 @@ impl AppState {
     /// Removes expired faults (called periodically); every 5th call also
     /// looks for disabled scripts.
     pub fn sweep(&self) {
-        if self.sweeps.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 5 == 0 {
+        if self.sweeps.fetch_add(1, std::sync::atomic::Ordering::Relaxed).is_multiple_of(5) {
             self.report_disabled_scripts();
         }
         let now = self.backend.now();

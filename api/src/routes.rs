@@ -751,14 +751,21 @@ fn script_ref(s: &S, body: ScriptBody, link: bool) -> ApiResult<topology::Script
     let drop_on_error = match body.on_error.as_deref() {
         None | Some("pass") => false,
         Some("drop") => true,
-        Some(o) => return Err(ApiError::invalid("on_error", format!("unknown on_error `{o}`")).with_hint("use pass or drop")),
+        Some(o) => {
+            return Err(ApiError::invalid("on_error", format!("unknown on_error `{o}`")).with_hint("use pass or drop"));
+        }
     };
     let directions = match (link, body.direction.as_deref()) {
         (_, None) | (true, Some("both")) => [true, true],
         (true, Some("a_to_b")) => [true, false],
         (true, Some("b_to_a")) => [false, true],
-        (true, Some(o)) => return Err(ApiError::invalid("direction", format!("unknown direction `{o}`")).with_hint("use a_to_b, b_to_a or both")),
-        (false, Some(_)) => return Err(ApiError::invalid("direction", "a segment script filters every packet entering the segment")),
+        (true, Some(o)) => {
+            return Err(ApiError::invalid("direction", format!("unknown direction `{o}`"))
+                .with_hint("use a_to_b, b_to_a or both"));
+        }
+        (false, Some(_)) => {
+            return Err(ApiError::invalid("direction", "a segment script filters every packet entering the segment"));
+        }
     };
     let (file, path, source) = match (body.file, body.source) {
         (Some(f), None) => {
@@ -768,7 +775,10 @@ fn script_ref(s: &S, body: ScriptBody, link: bool) -> ApiResult<topology::Script
                 _ => std::path::PathBuf::from(&f),
             };
             if !path.is_file() {
-                return Err(ApiError::invalid("file", format!("script `{f}` not found (looked at {})", path.display())));
+                return Err(ApiError::invalid(
+                    "file",
+                    format!("script `{f}` not found (looked at {})", path.display()),
+                ));
             }
             (f, path, None)
         }
@@ -778,8 +788,15 @@ fn script_ref(s: &S, body: ScriptBody, link: bool) -> ApiResult<topology::Script
     Ok(topology::ScriptRef { path, file, source, params: body.params.unwrap_or_default(), drop_on_error, directions })
 }
 
-async fn attach(s: S, actor: String, target: ScriptTarget, what: String, body: Option<ScriptBody>) -> ApiResult<Json<serde_json::Value>> {
-    let hook = s.scripts.clone().ok_or_else(|| ApiError::conflict("this appliance was built without script support"))?;
+async fn attach(
+    s: S,
+    actor: String,
+    target: ScriptTarget,
+    what: String,
+    body: Option<ScriptBody>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let hook =
+        s.scripts.clone().ok_or_else(|| ApiError::conflict("this appliance was built without script support"))?;
     let script = match body {
         Some(b) => {
             let r = script_ref(&s, b, matches!(target, ScriptTarget::Link(_)))?;
@@ -788,7 +805,10 @@ async fn attach(s: S, actor: String, target: ScriptTarget, what: String, body: O
             tokio::task::spawn_blocking(move || h.check(&r2))
                 .await
                 .map_err(|_| ApiError::unavailable("script check failed"))?
-                .map_err(|e| ApiError::invalid("source", format!("the script does not load: {e}")).with_hint("nothing was attached"))?;
+                .map_err(|e| {
+                    ApiError::invalid("source", format!("the script does not load: {e}"))
+                        .with_hint("nothing was attached")
+                })?;
             Some(r)
         }
         None => None,
@@ -812,7 +832,12 @@ async fn attach(s: S, actor: String, target: ScriptTarget, what: String, body: O
 /// Attaches (or replaces) a link's script, live.
 #[utoipa::path(put, path = "/links/{name}/script", tag = "scripts", params(("name" = String, Path, description = "link name")), request_body = ScriptBody,
     responses((status = 200, description = "attached", body = Object), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn put_link_script(State(s): State<S>, actor: Actor, Path(name): Path<String>, body: Body<TOPOLOGY_LIMIT>) -> ApiResult<Json<serde_json::Value>> {
+async fn put_link_script(
+    State(s): State<S>,
+    actor: Actor,
+    Path(name): Path<String>,
+    body: Body<TOPOLOGY_LIMIT>,
+) -> ApiResult<Json<serde_json::Value>> {
     let b: ScriptBody = parse_json(&body.0)?;
     let i = s.backend.topology().link_index(&name).ok_or_else(|| ApiError::not_found("link", &name))?;
     attach(s, actor.0, ScriptTarget::Link(i), format!("link:{name}"), Some(b)).await
@@ -821,7 +846,11 @@ async fn put_link_script(State(s): State<S>, actor: Actor, Path(name): Path<Stri
 /// Detaches a link's script.
 #[utoipa::path(delete, path = "/links/{name}/script", tag = "scripts", params(("name" = String, Path, description = "link name")),
     responses((status = 200, description = "detached", body = Object), (status = 404, body = ErrorBody)))]
-async fn delete_link_script(State(s): State<S>, actor: Actor, Path(name): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+async fn delete_link_script(
+    State(s): State<S>,
+    actor: Actor,
+    Path(name): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
     let i = s.backend.topology().link_index(&name).ok_or_else(|| ApiError::not_found("link", &name))?;
     attach(s, actor.0, ScriptTarget::Link(i), format!("link:{name}"), None).await
 }
@@ -829,7 +858,12 @@ async fn delete_link_script(State(s): State<S>, actor: Actor, Path(name): Path<S
 /// Attaches (or replaces) a segment's script: it filters every packet entering the segment.
 #[utoipa::path(put, path = "/segments/{name}/script", tag = "scripts", params(("name" = String, Path, description = "segment name")), request_body = ScriptBody,
     responses((status = 200, description = "attached", body = Object), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn put_segment_script(State(s): State<S>, actor: Actor, Path(name): Path<String>, body: Body<TOPOLOGY_LIMIT>) -> ApiResult<Json<serde_json::Value>> {
+async fn put_segment_script(
+    State(s): State<S>,
+    actor: Actor,
+    Path(name): Path<String>,
+    body: Body<TOPOLOGY_LIMIT>,
+) -> ApiResult<Json<serde_json::Value>> {
     let b: ScriptBody = parse_json(&body.0)?;
     let i = s.backend.topology().segment_index(&name).ok_or_else(|| ApiError::not_found("segment", &name))?;
     attach(s, actor.0, ScriptTarget::Segment(i), format!("segment:{name}"), Some(b)).await
@@ -838,7 +872,11 @@ async fn put_segment_script(State(s): State<S>, actor: Actor, Path(name): Path<S
 /// Detaches a segment's script.
 #[utoipa::path(delete, path = "/segments/{name}/script", tag = "scripts", params(("name" = String, Path, description = "segment name")),
     responses((status = 200, description = "detached", body = Object), (status = 404, body = ErrorBody)))]
-async fn delete_segment_script(State(s): State<S>, actor: Actor, Path(name): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+async fn delete_segment_script(
+    State(s): State<S>,
+    actor: Actor,
+    Path(name): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
     let i = s.backend.topology().segment_index(&name).ok_or_else(|| ApiError::not_found("segment", &name))?;
     attach(s, actor.0, ScriptTarget::Segment(i), format!("segment:{name}"), None).await
 }

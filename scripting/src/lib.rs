@@ -23,7 +23,8 @@ pub use vm::{Limits, LuaFilter, ScriptError, ScriptSource, Vm};
 pub fn source_of(r: &ScriptRef, limits: Limits) -> Result<ScriptSource, String> {
     let source = match &r.source {
         Some(s) => s.clone(),
-        None => std::fs::read_to_string(&r.path).map_err(|e| format!("{}: cannot read {}: {e}", r.file, r.path.display()))?,
+        None => std::fs::read_to_string(&r.path)
+            .map_err(|e| format!("{}: cannot read {}: {e}", r.file, r.path.display()))?,
     };
     Ok(ScriptSource { name: r.file.clone(), source, params: r.params.clone(), drop_on_error: r.drop_on_error, limits })
 }
@@ -37,13 +38,16 @@ struct Item {
 
 fn plan(topo: &Topology, limits: Limits, errors: &mut Vec<String>) -> Vec<Item> {
     let mut items = Vec::new();
-    let mut add = |r: &ScriptRef, seed_name: String, dirs: Vec<(LinkId, u8, String)>, errors: &mut Vec<String>| match source_of(r, limits) {
-        Ok(src) => match vm::check(&src) {
-            Ok(()) => items.push(Item { src, seed_name, dirs }),
-            Err(e) => errors.push(e.to_string()),
-        },
-        Err(e) => errors.push(e),
-    };
+    let mut add =
+        |r: &ScriptRef, seed_name: String, dirs: Vec<(LinkId, u8, String)>, errors: &mut Vec<String>| match source_of(
+            r, limits,
+        ) {
+            Ok(src) => match vm::check(&src) {
+                Ok(()) => items.push(Item { src, seed_name, dirs }),
+                Err(e) => errors.push(e.to_string()),
+            },
+            Err(e) => errors.push(e),
+        };
     for (li, l) in topo.links.iter().enumerate() {
         if let Some(r) = &l.script {
             let dirs = (0..2u8).filter(|&d| r.directions[usize::from(d)]).map(|d| (li, d, l.name.clone())).collect();
@@ -87,7 +91,8 @@ impl ScriptHook for LuaScripts {
         let mut errors = Vec::new();
         let items = plan(topo, self.limits, &mut errors);
         let seed = topo.seed;
-        let nodes: Arc<HashMap<String, u32>> = Arc::new(topo.nodes.iter().enumerate().map(|(i, n)| (n.name.clone(), i as u32)).collect());
+        let nodes: Arc<HashMap<String, u32>> =
+            Arc::new(topo.nodes.iter().enumerate().map(|(i, n)| (n.name.clone(), i as u32)).collect());
         let nlinks = topo.links.len();
         let late_errors = Arc::new(Mutex::new(Vec::new()));
         let le = Arc::clone(&late_errors);
@@ -124,7 +129,11 @@ impl ScriptHook for LuaScripts {
                         });
                         if let Some(vm) = vm {
                             let name = it.dirs.iter().find(|x| x.0 == l).map(|x| x.2.clone()).unwrap_or_default();
-                            engine.set_filter(l, d, Some(Box::new(LuaFilter::new(vm.clone(), &it.src, &name, d, Arc::clone(&nodes)))));
+                            engine.set_filter(
+                                l,
+                                d,
+                                Some(Box::new(LuaFilter::new(vm.clone(), &it.src, &name, d, Arc::clone(&nodes)))),
+                            );
                         }
                     }
                 }

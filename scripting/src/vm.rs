@@ -36,10 +36,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            memory_bytes: 16 << 20,
-            time_per_call: Duration::from_millis(2),
-        }
+        Limits { memory_bytes: 16 << 20, time_per_call: Duration::from_millis(2) }
     }
 }
 
@@ -62,7 +59,10 @@ impl ScriptSource {
     /// Identifies the configuration (kept across reloads when equal).
     pub fn fingerprint(&self) -> u64 {
         let p = serde_json::to_string(&self.params).unwrap_or_default();
-        fnv1a(self.source.as_bytes()) ^ fnv1a(p.as_bytes()).rotate_left(7) ^ fnv1a(self.name.as_bytes()).rotate_left(13) ^ u64::from(self.drop_on_error)
+        fnv1a(self.source.as_bytes())
+            ^ fnv1a(p.as_bytes()).rotate_left(7)
+            ^ fnv1a(self.name.as_bytes()).rotate_left(13)
+            ^ u64::from(self.drop_on_error)
     }
 }
 
@@ -113,7 +113,10 @@ impl Pkt {
     }
 
     fn payload_end(&self) -> usize {
-        self.info.as_ref().map_or(self.frame.len(), |i| if i.is_ip() { i.l3_offset + i.l3_len } else { self.frame.len() }).min(self.frame.len())
+        self.info
+            .as_ref()
+            .map_or(self.frame.len(), |i| if i.is_ip() { i.l3_offset + i.l3_len } else { self.frame.len() })
+            .min(self.frame.len())
     }
 }
 
@@ -156,7 +159,11 @@ impl UserData for Pkt {
         f.add_field_method_get("dst_mac", |_, p| Ok(p.info()?.dst_mac.to_string()));
         f.add_field_method_get("payload_len", |_, p| {
             let i = p.info()?;
-            Ok(if i.is_ip() { (i.l3_offset + i.l3_len).saturating_sub(i.headers_end()) } else { p.len.saturating_sub(i.l3_offset) })
+            Ok(if i.is_ip() {
+                (i.l3_offset + i.l3_len).saturating_sub(i.headers_end())
+            } else {
+                p.len.saturating_sub(i.l3_offset)
+            })
         });
     }
 
@@ -234,7 +241,9 @@ impl Vm {
                     Ok(match (m, n) {
                         (None, _) => Value::Number(c.rng.unit()),
                         (Some(hi), None) if hi >= 1 => Value::Integer(1 + c.rng.below(hi as u64) as i64),
-                        (Some(lo), Some(hi)) if hi >= lo => Value::Integer(lo + c.rng.below((hi - lo + 1) as u64) as i64),
+                        (Some(lo), Some(hi)) if hi >= lo => {
+                            Value::Integer(lo + c.rng.below((hi - lo + 1) as u64) as i64)
+                        }
                         _ => return Err(mlua::Error::runtime("random: empty interval")),
                     })
                 })?,
@@ -272,7 +281,10 @@ impl Vm {
             if let Some(mut c) = lua.app_data_mut::<CallCtx>() {
                 c.ticks = c.ticks.wrapping_add(1);
                 if c.ticks % 64 == 0 && std::time::Instant::now() > c.deadline {
-                    return Err(mlua::Error::runtime(format!("time limit exceeded ({} us per call)", c.budget_ns / 1000)));
+                    return Err(mlua::Error::runtime(format!(
+                        "time limit exceeded ({} us per call)",
+                        c.budget_ns / 1000
+                    )));
                 }
             }
             Ok(VmState::Continue)
@@ -395,7 +407,9 @@ impl LuaFilter {
                 }
                 _ => return Err("route(node) needs a node name".into()),
             },
-            other => return Err(format!("filter() returned `{}`, which is not a verdict", String::from_utf8_lossy(other))),
+            other => {
+                return Err(format!("filter() returned `{}`, which is not a verdict", String::from_utf8_lossy(other)));
+            }
         })
     }
 }

@@ -16,7 +16,13 @@ use faultmesh_emulator::wire::{Mac, build, ipproto};
 use faultmesh_scripting::{Limits, LuaFilter, ScriptSource, Vm, vm};
 
 fn src(code: &str) -> ScriptSource {
-    ScriptSource { name: "t.lua".into(), source: code.into(), params: BTreeMap::new(), drop_on_error: false, limits: Limits::default() }
+    ScriptSource {
+        name: "t.lua".into(),
+        source: code.into(),
+        params: BTreeMap::new(),
+        drop_on_error: false,
+        limits: Limits::default(),
+    }
 }
 
 fn udp(id: u32, dport: u16, payload: &[u8]) -> Packet {
@@ -25,7 +31,15 @@ fn udp(id: u32, dport: u16, payload: &[u8]) -> Packet {
     l4[2..4].copy_from_slice(&dport.to_be_bytes());
     l4[4..6].copy_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
     l4[8..].copy_from_slice(payload);
-    let f = build::ipv4(Mac([2, 0, 0, 0, 0, 2]), Mac([2, 0, 0, 0, 0, 1]), Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2), ipproto::UDP, 64, &l4);
+    let f = build::ipv4(
+        Mac([2, 0, 0, 0, 0, 2]),
+        Mac([2, 0, 0, 0, 0, 1]),
+        Ipv4Addr::new(10, 0, 0, 1),
+        Ipv4Addr::new(10, 0, 0, 2),
+        ipproto::UDP,
+        64,
+        &l4,
+    );
     let mut p = Packet::from_slice(&f);
     p.meta.origin = id;
     p
@@ -163,7 +177,12 @@ fn hostile_scripts_are_disabled_and_contained() {
         assert_eq!(st.errors, 1, "{code}: one failure, then the fallback");
         let err = st.last_error.unwrap_or_default();
         assert!(err.contains(want), "{code}: {err}");
-        assert_eq!(out.len(), if fallback_drop { 0 } else { 20 }, "{code}: the link falls back to {}", if fallback_drop { "drop" } else { "pass" });
+        assert_eq!(
+            out.len(),
+            if fallback_drop { 0 } else { 20 },
+            "{code}: the link falls back to {}",
+            if fallback_drop { "drop" } else { "pass" }
+        );
         assert_eq!(st.verdicts.get("fallback"), Some(&20));
     }
     assert!(!std::path::Path::new("/tmp/pwned").exists());
@@ -172,7 +191,12 @@ fn hostile_scripts_are_disabled_and_contained() {
 #[test]
 fn random_follows_the_link_seed() {
     let code = "function filter(pkt) if random() < 0.5 then return DROP end end";
-    let delivered = |seed| run(&mut sim_with(code, seed, false), 400, |i| udp(i, 7, b"x")).into_iter().map(|(p, _)| p.meta.origin).collect::<Vec<_>>();
+    let delivered = |seed| {
+        run(&mut sim_with(code, seed, false), 400, |i| udp(i, 7, b"x"))
+            .into_iter()
+            .map(|(p, _)| p.meta.origin)
+            .collect::<Vec<_>>()
+    };
     let (a, b, c) = (delivered(42), delivered(42), delivered(43));
     assert_eq!(a, b, "same seed, same drops");
     assert_ne!(a, c, "another seed, other drops");

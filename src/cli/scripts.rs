@@ -9,7 +9,12 @@ use faultmesh_emulator::topology::Topology;
 use faultmesh_scripting::LuaScripts;
 
 /// The API state for `backend`, with the scripts of `topo` installed.
-pub(crate) fn state(backend: Arc<ApplianceBackend>, source: Option<PathBuf>, token: Option<String>, topo: &Topology) -> Arc<AppState> {
+pub(crate) fn state(
+    backend: Arc<ApplianceBackend>,
+    source: Option<PathBuf>,
+    token: Option<String>,
+    topo: &Topology,
+) -> Arc<AppState> {
     let hook = LuaScripts::default();
     for e in hook.install(backend.as_ref(), topo) {
         eprintln!("faultmesh: script not attached: {e}");

@@ -201,8 +201,13 @@ pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>
         };
         let script = sc.script.as_ref().and_then(|s| {
             if s.direction.is_some() {
-                cx.err(Diagnostic::spanned(&s.file, "a segment script filters what enters the segment; `direction` applies to link scripts")
-                    .hint("remove `direction`"));
+                cx.err(
+                    Diagnostic::spanned(
+                        &s.file,
+                        "a segment script filters what enters the segment; `direction` applies to link scripts",
+                    )
+                    .hint("remove `direction`"),
+                );
             }
             build_script(&mut cx, s, base_dir)
         });
