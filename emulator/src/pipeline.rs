@@ -328,6 +328,21 @@ impl Pipeline {
         match shaper.offer(pkt, now) {
             Offer::Sent(p) => self.send_to_delay_line(p, now, now, out),
             Offer::Queued => self.counters.shaped += segs,
+            Offer::Dropped(p) if p.segments() > 1 => {
+                // As tbf does: a super-frame that does not fit whole is
+                // segmented and its segments are admitted one by one, so the
+                // tail drop hits only what overflows.
+                self.counters.gso_split += 1;
+                let bytes = p.wire_bytes(0);
+                let mut parts = Vec::with_capacity(segs as usize);
+                if gso::segment(p, &mut parts).is_err() {
+                    self.counters.drops.add(DropReason::Malformed, segs, bytes);
+                    return;
+                }
+                for part in parts {
+                    self.enqueue(part, now, out);
+                }
+            }
             Offer::Dropped(p) => self.drop_pkt(&p, DropReason::QueueFull),
         }
     }

@@ -308,3 +308,71 @@ pub fn set_realtime(prio: i32) -> io::Result<()> {
     cvt(unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) })?;
     Ok(())
 }
+
+/// Asks the kernel to timestamp received datagrams (`SO_TIMESTAMPNS`, realtime clock).
+pub fn enable_rx_timestamps(fd: RawFd) -> io::Result<()> {
+    let one: libc::c_int = 1;
+    setsockopt(fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, &one)
+}
+
+/// Receives one datagram with its kernel receive time (realtime ns, 0 if absent).
+pub fn recv_timestamped(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, u64)> {
+    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+    let mut control = [0u64; 16];
+    // SAFETY: msghdr is plain old data; zeroed is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control);
+    // SAFETY: `msg` points at a live iovec over `buf` and a live control buffer of the size given.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut ts = 0u64;
+    // SAFETY: CMSG_FIRSTHDR/NXTHDR walk the control buffer the kernel filled, bounded by msg_controllen.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_TIMESTAMPNS {
+                let t = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::timespec>());
+                ts = (t.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(t.tv_nsec as u64);
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    Ok((n as usize, ts))
+}
+
+/// Realtime clock in ns (comparable with [`recv_timestamped`]).
+pub fn realtime_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64)
+}
+
+/// CPU time (user + system) consumed by thread `tid` of this process, in ns,
+/// or by the whole process when `tid` is `None`.
+pub fn cpu_time_ns(tid: Option<u32>) -> u64 {
+    let path = match tid {
+        Some(t) => format!("/proc/self/task/{t}/stat"),
+        None => "/proc/self/stat".to_string(),
+    };
+    let Ok(s) = std::fs::read_to_string(path) else { return 0 };
+    // Fields after the command (which may contain spaces) start after ')'.
+    let rest = s.rsplit_once(')').map_or("", |x| x.1);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11).and_then(|x| x.parse().ok()).unwrap_or(0)
+        + f.get(12).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+    // SAFETY: sysconf(3) has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    ticks * 1_000_000_000 / hz
+}
+
+/// The thread id of the calling thread.
+pub fn gettid() -> u32 {
+    // SAFETY: gettid(2) cannot fail.
+    unsafe { libc::gettid() as u32 }
+}

@@ -1,0 +1,556 @@
+//! `faultmesh bench`: throughput, packet rate, latency and fidelity of
+//! faultmesh against the kernel, measured in one run on this machine.
+//!
+//! Paths compared, all client → router → server between network namespaces:
+//! the kernel (a router namespace with `ip_forward`, and `tbf` for rate
+//! limits), faultmesh over veth/AF_PACKET, and faultmesh over TUN. Results are
+//! printed as a table with ratios against the kernel and written as JSON (with
+//! machine information) to `bench/results/`. Everything it creates is removed
+//! at the end, also on error.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use faultmesh_api::{ApplianceBackend, Backend, ScriptHook, ScriptTarget};
+use faultmesh_emulator::impair::{DelaySpec, Impairments, LossSpec, RateSpec};
+use faultmesh_emulator::io::appliance::Appliance;
+use faultmesh_emulator::io::dataplane::Options;
+use faultmesh_emulator::io::{netns, sys};
+use faultmesh_emulator::topology::{self, ScriptRef, Topology};
+use faultmesh_scripting::LuaScripts;
+use serde_json::{Value, json};
+
+use super::summary::render;
+
+/// Options of `faultmesh bench`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct BenchArgs {
+    /// Shorter runs (2 s per measurement): a smoke test, not a measurement.
+    #[arg(long)]
+    quick: bool,
+    /// Where to write the JSON results.
+    #[arg(long, default_value = "bench/results")]
+    out: PathBuf,
+    /// Skip the TUN path.
+    #[arg(long)]
+    no_tun: bool,
+    /// Skip the rate-fidelity sweep (the longest part).
+    #[arg(long)]
+    no_rates: bool,
+}
+
+const CLIENT: &str = "10.88.1.2";
+const SERVER: &str = "10.88.2.2";
+
+fn topo(device: &str) -> Topology {
+    let y = format!(
+        "name: bench\nseed: 5\nnodes:\n  client: {{kind: host, device: {device}, addresses: [10.88.1.2/24], gateway: 10.88.1.1}}\n  server: {{kind: host, device: {device}, addresses: [10.88.2.2/24], gateway: 10.88.2.1}}\nsegments:\n  r: {{kind: router, addresses: [10.88.1.1/24, 10.88.2.1/24]}}\nlinks:\n  up: {{a: client, b: r}}\n  down: {{a: r, b: server}}\n"
+    );
+    topology::parse_str(&y, "bench", None).expect("built-in topology")
+}
+
+/// Namespaces of the kernel baseline; removed on drop.
+struct KernelLab {
+    prefix: String,
+}
+
+impl KernelLab {
+    fn new(prefix: &str) -> anyhow::Result<KernelLab> {
+        let lab = KernelLab { prefix: prefix.to_string() };
+        let (c, r, s) = (lab.ns("kc"), lab.ns("kr"), lab.ns("ks"));
+        netns::ip_batch(
+            None,
+            &[
+                format!("netns add {c}"),
+                format!("netns add {r}"),
+                format!("netns add {s}"),
+                format!("link add c0 netns {c} type veth peer name r0 netns {r}"),
+                format!("link add s0 netns {s} type veth peer name r1 netns {r}"),
+            ],
+        )?;
+        netns::ip_batch(
+            Some(&c),
+            &[
+                "link set lo up".into(),
+                "link set c0 up".into(),
+                "addr add 10.88.1.2/24 dev c0".into(),
+                "route add 0.0.0.0/0 via 10.88.1.1".into(),
+            ],
+        )?;
+        netns::ip_batch(
+            Some(&s),
+            &[
+                "link set lo up".into(),
+                "link set s0 up".into(),
+                "addr add 10.88.2.2/24 dev s0".into(),
+                "route add 0.0.0.0/0 via 10.88.2.1".into(),
+            ],
+        )?;
+        netns::ip_batch(
+            Some(&r),
+            &[
+                "link set r0 up".into(),
+                "link set r1 up".into(),
+                "addr add 10.88.1.1/24 dev r0".into(),
+                "addr add 10.88.2.1/24 dev r1".into(),
+            ],
+        )?;
+        netns::sysctl(Some(&r), "net/ipv4/ip_forward", "1")?;
+        Ok(lab)
+    }
+
+    fn ns(&self, n: &str) -> String {
+        format!("{}{n}", self.prefix)
+    }
+
+    fn tbf(&self, rate_bps: Option<u64>) -> anyhow::Result<()> {
+        let r = self.ns("kr");
+        let _ = Command::new("tc").args(["-n", &r, "qdisc", "del", "dev", "r1", "root"]).stderr(Stdio::null()).status();
+        if let Some(bps) = rate_bps {
+            let (burst, limit) = shaping(bps);
+            let st = Command::new("tc")
+                .args([
+                    "-n",
+                    &r,
+                    "qdisc",
+                    "add",
+                    "dev",
+                    "r1",
+                    "root",
+                    "tbf",
+                    "rate",
+                    &format!("{bps}bit"),
+                    "burst",
+                    &burst.to_string(),
+                    "limit",
+                    &limit.to_string(),
+                ])
+                .status()?;
+            if !st.success() {
+                bail!("tc tbf failed");
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for KernelLab {
+    fn drop(&mut self) {
+        for n in ["kc", "kr", "ks"] {
+            let _ = netns::ip(&["netns", "del", &self.ns(n)]);
+        }
+    }
+}
+
+/// Bucket and queue for a rate, the same for tbf and faultmesh: a burst of
+/// one kernel tick (HZ = 250) or two frames, 100 ms of queue.
+fn shaping(bps: u64) -> (u64, u64) {
+    ((bps / 8 / 250).max(3028), (bps / 8 / 10).max(15_140))
+}
+
+fn iperf3(client_ns: &str, server_ns: &str, server: &str, args: &[&str]) -> anyhow::Result<Value> {
+    let mut srv = Command::new("ip")
+        .args(["netns", "exec", server_ns, "iperf3", "-s", "-1", "-B", server])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("iperf3 (install iperf3)")?;
+    std::thread::sleep(Duration::from_millis(300));
+    let out =
+        Command::new("ip").args(["netns", "exec", client_ns, "iperf3", "-c", server, "-J"]).args(args).output()?;
+    let _ = srv.kill();
+    let _ = srv.wait();
+    serde_json::from_slice(&out.stdout)
+        .with_context(|| format!("iperf3 output: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn tcp_bps(c: &str, s: &str, streams: u32, secs: u64) -> anyhow::Result<f64> {
+    let v = iperf3(c, s, SERVER, &["-t", &secs.to_string(), "-O", "1", "-P", &streams.to_string()])?;
+    v["end"]["sum_received"]["bits_per_second"].as_f64().context("no TCP result")
+}
+
+fn udp_pps(c: &str, s: &str, secs: u64) -> anyhow::Result<(f64, f64)> {
+    let v = iperf3(c, s, SERVER, &["-u", "-b", "0", "-l", "64", "-t", &secs.to_string()])?;
+    let e = &v["end"]["sum"];
+    let (pk, lost, t) = (
+        e["packets"].as_f64().unwrap_or(0.0),
+        e["lost_packets"].as_f64().unwrap_or(0.0),
+        e["seconds"].as_f64().unwrap_or(1.0),
+    );
+    Ok(((pk - lost) / t, pk / t))
+}
+
+fn rtt_ms(c: &str) -> anyhow::Result<f64> {
+    let _ = Command::new("ip").args(["netns", "exec", c, "ping", "-c", "2", "-q", SERVER]).output();
+    let out =
+        Command::new("ip").args(["netns", "exec", c, "ping", "-c", "100", "-i", "0.01", "-q", SERVER]).output()?;
+    let t = String::from_utf8_lossy(&out.stdout);
+    let l = t.lines().find(|l| l.contains("min/avg")).context("ping summary")?;
+    let v: Vec<f64> = l
+        .split('=')
+        .nth(1)
+        .unwrap_or("")
+        .split(" ms")
+        .next()
+        .unwrap_or("")
+        .split('/')
+        .filter_map(|x| x.trim().parse().ok())
+        .collect();
+    v.get(1).copied().context("ping avg")
+}
+
+/// One-way delays (ns) of `n` timestamped datagrams sent `gap` apart, read
+/// from the kernel's receive timestamps.
+fn oneway(c: &str, s: &str, n: u32, gap: Duration) -> anyhow::Result<Vec<i64>> {
+    let rx = netns::run_in(Some(s), || UdpSocket::bind((SERVER, 7700)))?;
+    sys::enable_rx_timestamps(rx.as_raw_fd())?;
+    rx.set_read_timeout(Some(Duration::from_millis(1500)))?;
+    let tx = netns::run_in(Some(c), || UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)))?;
+    let h = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let mut buf = [0u8; 64];
+        while let Ok((len, ts)) = sys::recv_timestamped(rx.as_raw_fd(), &mut buf) {
+            if len >= 8 && ts > 0 {
+                let sent = u64::from_be_bytes(buf[..8].try_into().unwrap_or([0; 8]));
+                v.push(ts as i64 - sent as i64);
+            }
+        }
+        v
+    });
+    let start = Instant::now();
+    for i in 0..n {
+        while start.elapsed() < gap * i {
+            std::hint::spin_loop();
+        }
+        tx.send_to(&sys::realtime_ns().to_be_bytes(), (SERVER, 7700))?;
+    }
+    h.join().map_err(|_| anyhow::anyhow!("probe receiver panicked"))
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((q * (sorted.len() - 1) as f64).round() as usize).min(sorted.len() - 1)]
+}
+
+fn dataplane_tid() -> Option<u32> {
+    std::fs::read_dir("/proc/self/task").ok()?.filter_map(|e| e.ok()).find_map(|e| {
+        let comm = std::fs::read_to_string(e.path().join("comm")).ok()?;
+        (comm.trim() == "fm-dataplane").then(|| e.file_name().to_str()?.parse().ok()).flatten()
+    })
+}
+
+struct Progress {
+    step: usize,
+    total: usize,
+    t0: Instant,
+}
+
+impl Progress {
+    fn next(&mut self, what: &str) {
+        self.step += 1;
+        eprintln!("[{:>2}/{}] {:>5.0}s  {what}", self.step, self.total, self.t0.elapsed().as_secs_f64());
+    }
+}
+
+fn machine() -> Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpu
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").map(|x| x.trim_start_matches([' ', '\t', ':']).to_string()))
+        .unwrap_or_default();
+    let cores = cpu.lines().filter(|l| l.starts_with("processor")).count();
+    let mem = std::fs::read_to_string("/proc/meminfo").unwrap_or_default().lines().next().unwrap_or("").to_string();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
+    let iperf = Command::new("iperf3")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("").to_string())
+        .unwrap_or_default();
+    json!({"cpu": model, "cores": cores, "memory": mem, "kernel": kernel, "iperf3": iperf, "faultmesh": env!("CARGO_PKG_VERSION"), "unix_time": faultmesh_api::events::unix_ms() / 1000})
+}
+
+fn set(backend: &ApplianceBackend, imp: Impairments) -> anyhow::Result<()> {
+    backend.set_link(0, imp, Impairments::default()).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+pub(crate) fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    if let Some(code) = super::run::require_privileges("bench") {
+        return Ok(code);
+    }
+    for tool in ["iperf3", "ping", "tc"] {
+        if Command::new(tool).arg("-V").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() {
+            bail!("`{tool}` is not installed (bash scripts/setup installs it)");
+        }
+    }
+    let secs: u64 = if args.quick { 2 } else { 5 };
+    let rates: Vec<u64> = if args.no_rates { vec![] } else { vec![1_000_000, 10_000_000, 100_000_000, 1_000_000_000] };
+    let mut p = Progress { step: 0, total: 12 + if args.no_tun { 0 } else { 4 } + rates.len() * 2, t0: Instant::now() };
+    let prefix = format!("fmb{}-", std::process::id());
+    let mut r: BTreeMap<&str, Value> = BTreeMap::new();
+
+    // ---- kernel baseline ----------------------------------------------------
+    let k = KernelLab::new(&prefix)?;
+    let (kc, ks) = (k.ns("kc"), k.ns("ks"));
+    p.next("kernel: TCP, 1 stream");
+    r.insert("kernel_tcp1_bps", json!(tcp_bps(&kc, &ks, 1, secs)?));
+    p.next("kernel: TCP, 2 streams");
+    r.insert("kernel_tcp2_bps", json!(tcp_bps(&kc, &ks, 2, secs)?));
+    p.next("kernel: 64-byte UDP packets/s");
+    let (kpps, ksent) = udp_pps(&kc, &ks, secs)?;
+    r.insert("kernel_udp64_pps", json!(kpps));
+    r.insert("kernel_udp64_sent_pps", json!(ksent));
+    p.next("kernel: RTT and one-way delay");
+    r.insert("kernel_rtt_ms", json!(rtt_ms(&kc)?));
+    let mut kbase = oneway(&kc, &ks, if args.quick { 500 } else { 2000 }, Duration::from_millis(1))?;
+    kbase.sort_unstable();
+    let kernel_oneway = kbase.get(kbase.len() / 2).copied().unwrap_or(0);
+    r.insert("kernel_oneway_median_us", json!(kernel_oneway as f64 / 1e3));
+    for &bps in &rates {
+        p.next(&format!("kernel tbf: TCP at {} Mbit/s", bps / 1_000_000));
+        k.tbf(Some(bps))?;
+        let got = tcp_bps(&kc, &ks, 1, secs + 1)?;
+        r.insert(Box::leak(format!("tbf_{}_bps", bps / 1_000_000).into_boxed_str()), json!(got));
+    }
+    k.tbf(None)?;
+
+    // ---- faultmesh over veth ------------------------------------------------
+    let app = Appliance::start(topo("veth"), &format!("{prefix}v-"), Options::default())?;
+    let backend = Arc::new(ApplianceBackend::new(app).context("data plane")?);
+    let (vc, vs) = (format!("{prefix}v-client"), format!("{prefix}v-server"));
+    let _ = Command::new("ip").args(["netns", "exec", &vc, "ping", "-c", "2", "-q", SERVER]).output();
+    p.next("faultmesh veth: idle CPU (3 s)");
+    std::thread::sleep(Duration::from_millis(500));
+    let c0 = sys::cpu_time_ns(None);
+    std::thread::sleep(Duration::from_secs(3));
+    r.insert("fm_idle_cpu_percent", json!((sys::cpu_time_ns(None) - c0) as f64 / 3e9 * 100.0));
+    p.next("faultmesh veth: TCP, 1 stream (+ data-plane CPU)");
+    let tid = dataplane_tid();
+    let (d0, w0) = (tid.map_or(0, |t| sys::cpu_time_ns(Some(t))), Instant::now());
+    r.insert("fm_veth_tcp1_bps", json!(tcp_bps(&vc, &vs, 1, secs)?));
+    r.insert(
+        "fm_load_cpu_percent",
+        json!(
+            tid.map_or(0, |t| sys::cpu_time_ns(Some(t))).saturating_sub(d0) as f64 / w0.elapsed().as_nanos() as f64
+                * 100.0
+        ),
+    );
+    p.next("faultmesh veth: TCP, 2 streams");
+    r.insert("fm_veth_tcp2_bps", json!(tcp_bps(&vc, &vs, 2, secs)?));
+    p.next("faultmesh veth: 64-byte UDP packets/s");
+    let (vpps, vsent) = udp_pps(&vc, &vs, secs)?;
+    r.insert("fm_veth_udp64_pps", json!(vpps));
+    r.insert("fm_veth_udp64_sent_pps", json!(vsent));
+    p.next("faultmesh veth: RTT");
+    r.insert("fm_veth_rtt_ms", json!(rtt_ms(&vc)?));
+
+    p.next("faultmesh: delay fidelity, 10 ms configured (timestamped UDP)");
+    let n = if args.quick { 500 } else { 3000 };
+    let mut base: Vec<i64> = oneway(&vc, &vs, n, Duration::from_millis(1))?;
+    base.sort_unstable();
+    let base_med = base.get(base.len() / 2).copied().unwrap_or(0);
+    set(&backend, Impairments { delay: Some(DelaySpec::fixed(Duration::from_millis(10))), ..Default::default() })?;
+    let d = oneway(&vc, &vs, n, Duration::from_millis(1))?;
+    let mut err: Vec<f64> = d.iter().map(|x| ((x - 10_000_000 - base_med) as f64 / 1e3).abs()).collect();
+    err.sort_by(f64::total_cmp);
+    let mut signed: Vec<f64> = d.iter().map(|x| (x - 10_000_000 - base_med) as f64 / 1e3).collect();
+    signed.sort_by(f64::total_cmp);
+    let mut abs_k: Vec<f64> = d.iter().map(|x| (x - 10_000_000 - kernel_oneway) as f64 / 1e3).collect();
+    abs_k.sort_by(f64::total_cmp);
+    r.insert(
+        "fm_delay_error_us",
+        json!({"p50": quantile(&err, 0.5), "p99": quantile(&err, 0.99), "max": err.last(), "min_signed": signed.first(), "median_signed": quantile(&signed, 0.5),
+               "samples": err.len(), "sent": n, "base_oneway_median_us": base_med as f64 / 1e3,
+               "vs_kernel_transit_p50": quantile(&abs_k, 0.5), "vs_kernel_transit_p99": quantile(&abs_k, 0.99)}),
+    );
+
+    for &bps in &rates {
+        p.next(&format!("faultmesh: TCP at {} Mbit/s", bps / 1_000_000));
+        let (burst, q) = shaping(bps);
+        set(
+            &backend,
+            Impairments {
+                rate: Some(RateSpec {
+                    rate_bps: bps,
+                    burst_bytes: burst,
+                    queue_packets: None,
+                    queue_bytes: Some(q),
+                    overhead_bytes: 0,
+                }),
+                ..Default::default()
+            },
+        )?;
+        let got = tcp_bps(&vc, &vs, 1, secs + 1)?;
+        r.insert(Box::leak(format!("fm_rate_{}_bps", bps / 1_000_000).into_boxed_str()), json!(got));
+    }
+
+    p.next("faultmesh: loss ratio, 5% configured");
+    set(&backend, Impairments { loss: Some(LossSpec::Random { p: 0.05, correlation: 0.0 }), ..Default::default() })?;
+    let nl = 20_000u32;
+    let rx = netns::run_in(Some(&vs), || UdpSocket::bind((SERVER, 7701)))?;
+    rx.set_read_timeout(Some(Duration::from_millis(1000)))?;
+    let counter = std::thread::spawn(move || {
+        let mut n = 0u32;
+        let mut b = [0u8; 16];
+        while rx.recv(&mut b).is_ok() {
+            n += 1;
+        }
+        n
+    });
+    let tx = netns::run_in(Some(&vc), || UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)))?;
+    let t0 = Instant::now();
+    for i in 0..nl {
+        while t0.elapsed() < Duration::from_micros(50) * i {
+            std::hint::spin_loop();
+        }
+        tx.send_to(&i.to_be_bytes(), (SERVER, 7701))?;
+    }
+    let got = counter.join().unwrap_or(0);
+    let ratio = f64::from(nl - got) / f64::from(nl);
+    let half = 3.2905 * (0.05 * 0.95 / f64::from(nl)).sqrt();
+    r.insert("fm_loss", json!({"configured": 0.05, "measured": ratio, "interval_999": [0.05 - half, 0.05 + half], "inside": (ratio - 0.05).abs() <= half}));
+
+    p.next("faultmesh: 64-byte UDP with a pass-through Lua script");
+    set(&backend, Impairments::default())?;
+    let script = ScriptRef {
+        path: PathBuf::new(),
+        file: "pass.lua".into(),
+        source: Some("function filter(pkt) return PASS end".into()),
+        params: Default::default(),
+        drop_on_error: false,
+        directions: [true, true],
+    };
+    backend.set_script(ScriptTarget::Link(0), Some(script)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hook = LuaScripts::default();
+    let errs = hook.install(backend.as_ref(), &backend.topology());
+    if !errs.is_empty() {
+        bail!("script: {errs:?}");
+    }
+    let (lpps, _) = udp_pps(&vc, &vs, secs)?;
+    r.insert("fm_lua_udp64_pps", json!(lpps));
+    drop(backend);
+
+    // ---- faultmesh over TUN -------------------------------------------------
+    if !args.no_tun {
+        let app = Appliance::start(topo("tun"), &format!("{prefix}t-"), Options::default())?;
+        let (tc, ts) = (format!("{prefix}t-client"), format!("{prefix}t-server"));
+        let _ = Command::new("ip").args(["netns", "exec", &tc, "ping", "-c", "2", "-q", SERVER]).output();
+        p.next("faultmesh TUN: TCP, 1 stream");
+        r.insert("fm_tun_tcp1_bps", json!(tcp_bps(&tc, &ts, 1, secs)?));
+        p.next("faultmesh TUN: TCP, 2 streams");
+        r.insert("fm_tun_tcp2_bps", json!(tcp_bps(&tc, &ts, 2, secs)?));
+        p.next("faultmesh TUN: 64-byte UDP packets/s");
+        r.insert("fm_tun_udp64_pps", json!(udp_pps(&tc, &ts, secs)?.0));
+        p.next("faultmesh TUN: RTT");
+        r.insert("fm_tun_rtt_ms", json!(rtt_ms(&tc)?));
+        drop(app);
+    }
+    drop(k);
+    let _ = CLIENT;
+
+    let table = report(&r, &rates);
+    println!("{table}");
+    let doc = json!({"machine": machine(), "quick": args.quick, "seconds_per_measurement": secs, "results": r, "duration_s": p.t0.elapsed().as_secs_f64()});
+    std::fs::create_dir_all(&args.out)?;
+    let name = format!("bench-{}.json", faultmesh_api::events::unix_ms() / 1000);
+    let path: &Path = &args.out.join(&name);
+    std::fs::write(path, serde_json::to_vec_pretty(&doc)?)?;
+    std::fs::write(args.out.join("latest.json"), serde_json::to_vec_pretty(&doc)?)?;
+    std::fs::write(args.out.join("latest.txt"), &table)?;
+    println!("results: {} (and latest.json, latest.txt)", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn f(r: &BTreeMap<&str, Value>, k: &str) -> Option<f64> {
+    r.get(k).and_then(|v| v.as_f64())
+}
+
+/// The comparison table.
+fn report(r: &BTreeMap<&str, Value>, rates: &[u64]) -> String {
+    let g = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{:.2}", v / 1e9));
+    let kp = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{:.0}k", v / 1e3));
+    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!(" ({:.2}x)", a / b),
+        _ => String::new(),
+    };
+    let mut rows = vec![["MEASUREMENT".to_string(), "KERNEL".into(), "FAULTMESH VETH".into(), "FAULTMESH TUN".into()]];
+    for (label, key, fmt) in [
+        ("TCP 1 stream, Gbit/s", "tcp1_bps", 0),
+        ("TCP 2 streams, Gbit/s", "tcp2_bps", 0),
+        ("64 B UDP received, packets/s", "udp64_pps", 1),
+    ] {
+        let (k, v, t) =
+            (f(r, &format!("kernel_{key}")), f(r, &format!("fm_veth_{key}")), f(r, &format!("fm_tun_{key}")));
+        let show = |x| if fmt == 0 { g(x) } else { kp(x) };
+        rows.push([label.into(), show(k), show(v) + &ratio(v, k), show(t) + &ratio(t, k)]);
+    }
+    let ms = |x: Option<f64>| x.map_or("-".into(), |v| format!("{v:.3} ms"));
+    rows.push(["RTT (ping)".into(), ms(f(r, "kernel_rtt_ms")), ms(f(r, "fm_veth_rtt_ms")), ms(f(r, "fm_tun_rtt_ms"))]);
+    if let Some(d) = r.get("fm_delay_error_us") {
+        rows.push([
+            "delay error, 10 ms configured".into(),
+            "(netem: median 71 us, worst 769 us, published)".into(),
+            format!(
+                "p50 {:.1} us, p99 {:.1} us, max {:.1} us (over kernel transit: p50 {:+.1}, p99 {:+.1} us)",
+                d["p50"].as_f64().unwrap_or(f64::NAN),
+                d["p99"].as_f64().unwrap_or(f64::NAN),
+                d["max"].as_f64().unwrap_or(f64::NAN),
+                d["vs_kernel_transit_p50"].as_f64().unwrap_or(f64::NAN),
+                d["vs_kernel_transit_p99"].as_f64().unwrap_or(f64::NAN)
+            ),
+            "-".into(),
+        ]);
+    }
+    for &bps in rates {
+        let mb = bps / 1_000_000;
+        let ceiling = bps as f64 * 1448.0 / 1514.0;
+        let e = |x: Option<f64>| {
+            x.map_or("-".into(), |v| format!("{:.3} Mbit/s ({:+.2}%)", v / 1e6, (v / ceiling - 1.0) * 100.0))
+        };
+        rows.push([
+            format!("TCP goodput at rate {mb} Mbit/s (ceiling {:.2})", ceiling / 1e6),
+            format!("tbf {}", e(f(r, &format!("tbf_{mb}_bps")))),
+            e(f(r, &format!("fm_rate_{mb}_bps"))),
+            "-".into(),
+        ]);
+    }
+    if let Some(l) = r.get("fm_loss") {
+        rows.push([
+            "loss ratio, 5% configured".into(),
+            "-".into(),
+            format!(
+                "{:.3}% ({} the 99.9% interval)",
+                l["measured"].as_f64().unwrap_or(0.0) * 100.0,
+                if l["inside"].as_bool() == Some(true) { "inside" } else { "OUTSIDE" }
+            ),
+            "-".into(),
+        ]);
+    }
+    rows.push([
+        "CPU idle (whole process)".into(),
+        "-".into(),
+        format!("{:.2}%", f(r, "fm_idle_cpu_percent").unwrap_or(f64::NAN)),
+        "-".into(),
+    ]);
+    rows.push([
+        "CPU of the data-plane thread, TCP load".into(),
+        "-".into(),
+        format!("{:.0}% of a core", f(r, "fm_load_cpu_percent").unwrap_or(f64::NAN)),
+        "-".into(),
+    ]);
+    let (lua, plain) = (f(r, "fm_lua_udp64_pps"), f(r, "fm_veth_udp64_pps"));
+    rows.push([
+        "64 B UDP with pass-through Lua".into(),
+        "-".into(),
+        kp(lua) + &ratio(lua, plain) + " of no script",
+        "-".into(),
+    ]);
+    render(&rows)
+}
