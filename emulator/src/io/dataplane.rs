@@ -58,7 +58,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { busy_poll_ns: 100_000, spin_ns: 20_000_000, realtime_priority: 0 }
+        Options { busy_poll_ns: 2_000_000, spin_ns: 20_000_000, realtime_priority: 0 }
     }
 }
 
