@@ -113,6 +113,8 @@ fn packet_fields() {
             assert(pkt:payload() == "hello" and pkt:payload(2, 3) == "ell" and pkt:byte(1) == 104)
             assert(pkt:byte(6) == nil and pkt:frame(13, 2) == "\8\0")
             assert(pkt.direction == "a_to_b" and pkt.link == "l")
+            assert(pkt.no_such_field == nil and pkt.syn == false and pkt.flags == 0)
+            assert(pkt.icmp == false and pkt.dscp == 0 and pkt.src_mac == "02:00:00:00:00:01")
             assert(now_ms() >= 0 and type(random()) == "number")
             local r = random(3); assert(r >= 1 and r <= 3)
             return PASS
@@ -167,6 +169,8 @@ fn hostile_scripts_are_disabled_and_contained() {
         ("function filter(pkt) return require('x') end", false, "attempt to call a nil value"),
         ("function filter(pkt) return loadstring('return 1')() end", false, "attempt to call a nil value"),
         ("function filter(pkt) setmetatable(_G, nil) end", false, "readonly table"),
+        ("function filter(pkt) pkt.dst_port = 1 end", false, "readonly table"),
+        ("function filter(pkt) setmetatable(pkt, nil) end", false, "protected metatable"),
     ] {
         let mut sim = sim_with(code, 1, fallback_drop);
         let t0 = std::time::Instant::now();
