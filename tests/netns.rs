@@ -32,29 +32,58 @@ fn binomial_ok(count: f64, n: f64, p: f64) -> bool {
     (count - n * p).abs() <= Z999 * (n * p * (1.0 - p)).sqrt()
 }
 
+/// The per-reply RTTs (ms) in ping's output, sorted.
+fn ping_rtts(out: &str) -> Vec<f64> {
+    let mut v: Vec<f64> = out
+        .lines()
+        .filter_map(|l| l.split("time=").nth(1))
+        .filter_map(|t| t.split_whitespace().next()?.parse().ok())
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+fn median(sorted: &[f64]) -> f64 {
+    sorted[sorted.len() / 2]
+}
+
 #[test]
 fn ping_rtt_adds_the_configured_delay() {
     if !privileged() {
         return;
     }
+    let ping = ["ping", "-c", "300", "-i", "0.01", "10.9.0.2"];
     let base = {
         let lab = Lab::start(&two_hosts(""));
         warm(&lab);
-        ping_stats(&lab.run_ok("a", &["ping", "-c", "200", "-i", "0.01", "-q", "10.9.0.2"])).0
+        ping_rtts(&lab.run_ok("a", &ping))
     };
     let lab = Lab::start(&two_hosts("    both: {delay: 10ms}"));
     warm(&lab);
-    let out = lab.run_ok("a", &["ping", "-c", "300", "-i", "0.01", "-q", "10.9.0.2"]);
-    let ((min, avg, _max, mdev), (sent, recv)) = ping_stats(&out);
-    assert_eq!(sent, recv);
+    let rtts = ping_rtts(&lab.run_ok("a", &ping));
+    assert_eq!((base.len(), rtts.len()), (300, 300), "every ping answered");
     // The delay line never releases early: each direction holds >= 10 ms.
-    assert!(min >= 20.0, "min RTT {min} ms < 20 ms");
-    // Bound: on this 2-vCPU VM the loop releases within ~130 µs of the due
-    // time (p99.9 while spinning); averaged over 300 pings the added error
-    // is a few tens of µs. 250 µs leaves room for noisy CI neighbours while
-    // still failing for any systematic error (a late timer, a lost ms).
-    assert!((avg - (20.0 + base.1)).abs() < 0.25, "avg RTT {avg} ms, expected 20 + {} ms", base.1);
-    assert!(mdev < 0.5, "RTT deviation {mdev} ms");
+    assert!(rtts[0] >= 20.0, "min RTT {} ms < 20 ms", rtts[0]);
+    // Medians, not means: on a shared 2-vCPU VM a few replies can be
+    // preempted by milliseconds (a CI run once moved the mean by 0.25 ms),
+    // which says nothing about the delay line. ping prints RTTs above 10 ms
+    // to 0.1 ms, and the two runs differ in host scheduling (an idle engine
+    // wakes per ping, a delaying one spins), so the bound is 0.5 ms: it
+    // still fails for a systematic error such as a millisecond timer (up to
+    // +1 ms per release, two releases per RTT) or a lost or doubled delay
+    // (±10 ms). The
+    // microsecond precision itself is checked below, at the engine.
+    let (b50, d50) = (median(&base), median(&rtts));
+    assert!((d50 - (20.0 + b50)).abs() < 0.5, "median RTT {d50} ms, expected 20 + {b50} ms");
+    // Nine in ten replies within 1 ms of the expected RTT.
+    let p90 = rtts[rtts.len() * 9 / 10];
+    assert!(p90 - (20.0 + b50) < 1.0, "p90 RTT {p90} ms");
+    // The engine's own view: releases are punctual to microseconds (the
+    // bound allows for a busy host; a millisecond timer would be ~1000 µs).
+    let (_, st) = http(&lab, "GET", "/api/v1/status", None);
+    let p50_us = st["dataplane"]["lateness_p50_us"].as_f64().expect("lateness in /status");
+    assert!(st["dataplane"]["deadlines"].as_u64().unwrap_or(0) >= 600, "{st}");
+    assert!(p50_us < 50.0, "release lateness p50 {p50_us} µs");
 }
 
 fn runs_of_missing(n: u32, got: &[u32]) -> Vec<u32> {

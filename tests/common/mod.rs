@@ -148,6 +148,20 @@ impl Lab {
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
+    /// Pings `ip` from `node` until one reply comes back (up to `tries`
+    /// one-second attempts), so the neighbour entries on both sides are
+    /// resolved before a measurement. Needed when the path drops ARP/ND
+    /// some of the time: the kernel retries a lost ARP request only after
+    /// a second, longer than a test's receive timeout.
+    pub fn resolve(&self, node: &str, ip: &str, tries: u32) {
+        for _ in 0..tries {
+            if self.exec(node, &["ping", "-c", "1", "-W", "1", "-q", ip]).status.success() {
+                return;
+            }
+        }
+        panic!("{node} never reached {ip} in {tries} attempts");
+    }
+
     /// Sends SIGTERM, waits, returns the final counters.
     pub fn stop(&mut self) -> serde_json::Value {
         if let Some(mut c) = self.child.take() {
