@@ -32,21 +32,6 @@ fn binomial_ok(count: f64, n: f64, p: f64) -> bool {
     (count - n * p).abs() <= Z999 * (n * p * (1.0 - p)).sqrt()
 }
 
-/// The per-reply RTTs (ms) in ping's output, sorted.
-fn ping_rtts(out: &str) -> Vec<f64> {
-    let mut v: Vec<f64> = out
-        .lines()
-        .filter_map(|l| l.split("time=").nth(1))
-        .filter_map(|t| t.split_whitespace().next()?.parse().ok())
-        .collect();
-    v.sort_by(f64::total_cmp);
-    v
-}
-
-fn median(sorted: &[f64]) -> f64 {
-    sorted[sorted.len() / 2]
-}
-
 #[test]
 fn ping_rtt_adds_the_configured_delay() {
     if !privileged() {

@@ -1226,17 +1226,16 @@ fn build_segments(topo: &Topology) -> Vec<SegState> {
                 let mut macs = MacTable::default();
                 for (n, node) in topo.nodes.iter().enumerate() {
                     if let (Some(mac), Some((p, None))) = (node.mac, toward[n]) {
-                        macs.learn(mac, p.link, Instant::ZERO);
+                        macs.seed(mac, p.link);
                     }
                 }
                 for (r, rs) in topo.segments.iter().enumerate() {
                     if rs.is_router() && r != s {
                         if let Some((p, _)) = first[r] {
-                            macs.learn(rs.mac, p.link, Instant::ZERO);
+                            macs.seed(rs.mac, p.link);
                         }
                     }
                 }
-                // Seeded entries must not age out: relearned on traffic anyway.
                 SegKind::Switch(macs)
             }
             SegmentKind::Router { addresses } => {

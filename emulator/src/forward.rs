@@ -167,6 +167,15 @@ impl MacTable {
         self.entries.insert(mac, (link, now));
     }
 
+    /// Seeds `mac` on `link` from the topology: the entry never ages out
+    /// (its timestamp is the end of time) until traffic relearns it.
+    /// Seeding at time zero instead would age the entry out as soon as the
+    /// clock (time since boot) passes the ageing time, so a switch would
+    /// flood or not depending on the host's uptime.
+    pub fn seed(&mut self, mac: Mac, link: LinkId) {
+        self.learn(mac, link, Instant::MAX);
+    }
+
     /// Where `mac` was last seen, if not aged out.
     pub fn lookup(&self, mac: Mac, now: Instant) -> Option<LinkId> {
         self.entries.get(&mac).filter(|(_, t)| now.nanos_since(*t) < MAC_AGEING_NS).map(|(l, _)| *l)
@@ -308,5 +317,19 @@ mod tests {
         assert_eq!(m.lookup(mac, Instant::from_millis(1000)), Some(3));
         assert_eq!(m.lookup(Mac::BROADCAST, Instant::ZERO), None);
         assert_eq!(m.lookup(mac, Instant::from_nanos(MAC_AGEING_NS + 1)), None);
+    }
+
+    #[test]
+    fn seeded_entries_do_not_age_until_relearned() {
+        let mut m = MacTable::default();
+        let mac = Mac([2, 0, 0, 0, 0, 8]);
+        m.seed(mac, 1);
+        // A host up for days: the seeded entry still answers.
+        let late = Instant::from_nanos(7 * 24 * 3600 * 1_000_000_000);
+        assert_eq!(m.lookup(mac, late), Some(1));
+        // Traffic moves it, and from then on it ages like any learned entry.
+        m.learn(mac, 2, late);
+        assert_eq!(m.lookup(mac, late), Some(2));
+        assert_eq!(m.lookup(mac, Instant::from_nanos(late.as_nanos() + MAC_AGEING_NS + 1)), None);
     }
 }

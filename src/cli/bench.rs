@@ -140,6 +140,56 @@ impl KernelLab {
     }
 }
 
+impl KernelLab {
+    /// Wire bytes the router's `tbf` has released so far (its qdisc
+    /// counter: every segment's headers, as tbf charges them).
+    fn tbf_sent_bytes(&self) -> anyhow::Result<u64> {
+        let out = Command::new("tc").args(["-n", &self.ns("kr"), "-s", "-j", "qdisc", "show", "dev", "r1"]).output()?;
+        let v: Value = serde_json::from_slice(&out.stdout).context("tc -s -j qdisc output")?;
+        v.as_array()
+            .and_then(|a| a.iter().find(|q| q["kind"] == "tbf"))
+            .and_then(|q| q["bytes"].as_u64())
+            .context("no tbf byte counter in `tc -s -j qdisc show`")
+    }
+}
+
+/// Wire bytes faultmesh's shaped direction (link `up`, client → router) has
+/// released so far.
+fn fm_sent_bytes(backend: &ApplianceBackend) -> anyhow::Result<u64> {
+    let s = backend.snapshot().context("data-plane snapshot")?;
+    s.engine.links.iter().find(|l| l.name == "up").map(|l| l.a_to_b.counters.tx_bytes).context("link `up`")
+}
+
+/// A rate run: one TCP stream for `secs` through a shaper, and meanwhile the
+/// shaper's output rate read from its own byte counter over the steady part
+/// of the run (after `warm`, up to a second before the end), so TCP's
+/// start-up, the queue filling and iperf3's goodput accounting stay out of
+/// it. Returns (goodput bit/s, shaper output bit/s).
+fn rate_run(
+    c: &str,
+    s: &str,
+    secs: u64,
+    warm: Duration,
+    sent_bytes: impl Fn() -> anyhow::Result<u64>,
+) -> anyhow::Result<(f64, f64)> {
+    let (c2, s2) = (c.to_string(), s.to_string());
+    let stream = std::thread::spawn(move || tcp_bps(&c2, &s2, 1, secs));
+    // Read the counter and stamp the read with the middle of its interval.
+    let sample = || -> anyhow::Result<(Instant, u64)> {
+        let t0 = Instant::now();
+        let b = sent_bytes()?;
+        Ok((t0 + t0.elapsed() / 2, b))
+    };
+    // iperf3's server gets 300 ms to start before the client does.
+    std::thread::sleep(Duration::from_millis(300) + warm);
+    let (t0, b0) = sample()?;
+    let window = Duration::from_secs(secs).saturating_sub(warm + Duration::from_secs(1)).max(Duration::from_secs(1));
+    std::thread::sleep(window);
+    let (t1, b1) = sample()?;
+    let goodput = stream.join().map_err(|_| anyhow::anyhow!("iperf3 thread panicked"))??;
+    Ok((goodput, (b1 - b0) as f64 * 8.0 / (t1 - t0).as_secs_f64()))
+}
+
 impl Drop for KernelLab {
     fn drop(&mut self) {
         for n in ["kc", "kr", "ks"] {
@@ -296,6 +346,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     // skewed the result by +1.2% in one run (a 30 s run through the same
     // shaper measured -0.01% from iperf3 and -0.014% from the link counters).
     let rate_secs = |bps: u64| if args.quick { secs + 1 } else { (60_000_000 / bps.max(1)).clamp(secs + 1, 30) };
+    let warm = Duration::from_secs(if args.quick { 1 } else { 2 });
     let rates: Vec<u64> = if args.no_rates { vec![] } else { vec![1_000_000, 10_000_000, 100_000_000, 1_000_000_000] };
     let mut p = Progress { step: 0, total: 12 + if args.no_tun { 0 } else { 4 } + rates.len() * 2, t0: Instant::now() };
     let prefix = format!("fmb{}-", std::process::id());
@@ -321,8 +372,9 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     for &bps in &rates {
         p.next(&format!("kernel tbf: TCP at {} Mbit/s", bps / 1_000_000));
         k.tbf(Some(bps))?;
-        let got = tcp_bps(&kc, &ks, 1, rate_secs(bps))?;
+        let (got, out) = rate_run(&kc, &ks, rate_secs(bps), warm, || k.tbf_sent_bytes())?;
         r.insert(Box::leak(format!("tbf_{}_bps", bps / 1_000_000).into_boxed_str()), json!(got));
+        r.insert(Box::leak(format!("tbf_{}_shaper_bps", bps / 1_000_000).into_boxed_str()), json!(out));
     }
     k.tbf(None)?;
 
@@ -392,8 +444,9 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 ..Default::default()
             },
         )?;
-        let got = tcp_bps(&vc, &vs, 1, rate_secs(bps))?;
+        let (got, out) = rate_run(&vc, &vs, rate_secs(bps), warm, || fm_sent_bytes(&backend))?;
         r.insert(Box::leak(format!("fm_rate_{}_bps", bps / 1_000_000).into_boxed_str()), json!(got));
+        r.insert(Box::leak(format!("fm_rate_{}_shaper_bps", bps / 1_000_000).into_boxed_str()), json!(out));
     }
 
     p.next("faultmesh: loss ratio, 5% configured");
@@ -519,8 +572,17 @@ fn report(r: &BTreeMap<&str, Value>, rates: &[u64]) -> String {
         let e = |x: Option<f64>| {
             x.map_or("-".into(), |v| format!("{:.3} Mbit/s ({:+.2}%)", v / 1e6, (v / ceiling - 1.0) * 100.0))
         };
+        let at = |x: Option<f64>| {
+            x.map_or("-".into(), |v| format!("{:.3} Mbit/s ({:+.2}%)", v / 1e6, (v / bps as f64 - 1.0) * 100.0))
+        };
         rows.push([
-            format!("TCP goodput at rate {mb} Mbit/s (ceiling {:.2})", ceiling / 1e6),
+            format!("rate {mb} Mbit/s, shaper output (wire bytes)"),
+            format!("tbf {}", at(f(r, &format!("tbf_{mb}_shaper_bps")))),
+            at(f(r, &format!("fm_rate_{mb}_shaper_bps"))),
+            "-".into(),
+        ]);
+        rows.push([
+            format!("  TCP goodput at it (ceiling {:.2})", ceiling / 1e6),
             format!("tbf {}", e(f(r, &format!("tbf_{mb}_bps")))),
             e(f(r, &format!("fm_rate_{mb}_bps"))),
             "-".into(),

@@ -232,6 +232,22 @@ pub fn ping_stats(out: &str) -> ((f64, f64, f64, f64), (u32, u32)) {
     ((nums[0], nums[1], nums[2], nums[3]), (w[0].parse().unwrap(), w[3].parse().unwrap()))
 }
 
+/// The per-reply RTTs (ms) in ping's output, sorted.
+pub fn ping_rtts(out: &str) -> Vec<f64> {
+    let mut v: Vec<f64> = out
+        .lines()
+        .filter_map(|l| l.split("time=").nth(1))
+        .filter_map(|t| t.split_whitespace().next()?.parse().ok())
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+/// The median of a sorted, non-empty slice.
+pub fn median(sorted: &[f64]) -> f64 {
+    sorted[sorted.len() / 2]
+}
+
 /// A UDP socket bound inside a node's namespace.
 pub fn udp_in(ns: &str, bind: SocketAddr) -> UdpSocket {
     netns::run_in(Some(ns), || UdpSocket::bind(bind)).expect("udp socket in namespace")

@@ -329,7 +329,14 @@ impl Loop {
             for ev in events.iter().copied() {
                 if ev.token == WAKE_TOKEN {
                     self.wake.drain();
-                    shutdown |= self.control();
+                    let (stop, reloaded) = self.control();
+                    shutdown |= stop;
+                    if reloaded {
+                        // A reload renumbers the ports: the rest of this
+                        // batch carries old tokens. Epoll is level-triggered,
+                        // so the next wait reports them again, renumbered.
+                        break;
+                    }
                     continue;
                 }
                 let i = ev.token as usize;
@@ -376,14 +383,16 @@ impl Loop {
         }
     }
 
-    /// Handles pending control messages; true on shutdown.
-    fn control(&mut self) -> bool {
+    /// Handles pending control messages; returns (shutdown, ports renumbered).
+    fn control(&mut self) -> (bool, bool) {
+        let mut reloaded = false;
         while let Ok(c) = self.rx.try_recv() {
             match c {
-                Control::Shutdown => return true,
+                Control::Shutdown => return (true, reloaded),
                 Control::Apply(f) => f(&mut self.engine, now()),
                 Control::Reload { topo, add, remove, reply } => {
                     let report = self.reload(&topo, add, &remove);
+                    reloaded = true;
                     let _ = reply.send(report);
                 }
                 Control::Snapshot(reply) => {
@@ -403,7 +412,7 @@ impl Loop {
                 }
             }
         }
-        false
+        (false, reloaded)
     }
 
     fn reload(&mut self, topo: &Topology, add: Vec<(String, Port)>, remove: &[String]) -> ReloadReport {
