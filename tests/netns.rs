@@ -442,3 +442,58 @@ fn tap_hosts_switch_ethernet() {
     lab.run_ok("c", &["ping", "-c", "2", "-i", "0.05", "10.9.0.1"]);
     assert!(iperf3(&lab, "b", "a", "10.9.0.2", &["-t", "2"]) > 100e6);
 }
+
+/// A new AF_PACKET port must never see frames of other interfaces. A socket
+/// opened for `ETH_P_ALL` receives every interface's frames from `socket()`
+/// until `bind()`; when a reload added a port while traffic flowed, those
+/// strays made the switch learn a MAC on the wrong link. The socket is
+/// opened for no protocol, so nothing arrives before the bind.
+#[test]
+fn an_unbound_packet_socket_receives_nothing_from_other_interfaces() {
+    if !privileged() {
+        return;
+    }
+    let ns = format!("{}ps", unique_prefix());
+    netns::ip(&["netns", "add", &ns]).unwrap();
+    struct Del(String);
+    impl Drop for Del {
+        fn drop(&mut self) {
+            let _ = netns::ip(&["netns", "del", &self.0]);
+        }
+    }
+    let _del = Del(ns.clone());
+    for (a, b) in [("x0", "x1"), ("y0", "y1")] {
+        netns::ip(&["-n", &ns, "link", "add", a, "type", "veth", "peer", "name", b]).unwrap();
+        netns::ip(&["-n", &ns, "link", "set", a, "up"]).unwrap();
+        netns::ip(&["-n", &ns, "link", "set", b, "up"]).unwrap();
+    }
+    use faultmesh_emulator::io::sys;
+    use std::os::fd::AsRawFd;
+    let (sock, mut other, x0) = netns::run_in(Some(&ns), || {
+        let sock = sys::packet_socket()?;
+        let other = AfPacketPort::open("y1", &mut BufPool::default())?;
+        Ok((sock, other, sys::if_index("x0")?))
+    })
+    .unwrap();
+    // Traffic on y1 → y0 while the new socket is not bound yet.
+    let frame = build::ipv4(
+        Mac::BROADCAST,
+        Mac([2, 0, 0, 0, 0, 0x42]),
+        "10.99.0.1".parse().unwrap(),
+        "10.99.0.2".parse().unwrap(),
+        ipproto::UDP,
+        64,
+        &[0u8; 16],
+    );
+    let mut q: std::collections::VecDeque<Packet> = (0..20).map(|_| Packet::from_slice(&frame)).collect();
+    other.send(&mut q, &mut BufPool::default());
+    assert!(q.is_empty(), "the frames went out");
+    std::thread::sleep(Duration::from_millis(50));
+    sys::bind_packet(sock.as_raw_fd(), x0).unwrap();
+    let mut buf = [0u8; 2048];
+    // SAFETY: `buf` is a valid writable buffer of the given length and the
+    // descriptor is open (non-blocking: returns at once).
+    let n = unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+    let err = std::io::Error::last_os_error();
+    assert!(n < 0 && err.kind() == std::io::ErrorKind::WouldBlock, "a frame of another interface arrived ({n} bytes)");
+}

@@ -41,13 +41,19 @@ pub fn set_timer_slack_ns(ns: u64) {
     unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, ns as libc::c_ulong, 0, 0, 0) };
 }
 
-/// Opens a non-blocking AF_PACKET raw socket for every protocol.
+/// Opens a non-blocking AF_PACKET raw socket that receives nothing until
+/// [`bind_packet`] binds it to one interface for every protocol.
+///
+/// Protocol 0 matters: a socket opened with `ETH_P_ALL` receives the frames
+/// of *every* interface in the namespace from `socket()` until `bind()`.
+/// When a reload added a node while traffic flowed, the new port queued a
+/// few frames of other ports in that window and handed them to the engine
+/// as its own; a switch then learned another node's MAC on the new link and
+/// sent that node's traffic to the wrong place until the entry aged out.
 pub fn packet_socket() -> io::Result<OwnedFd> {
-    let proto = (libc::ETH_P_ALL as u16).to_be() as libc::c_int;
     // SAFETY: plain socket(2) call; the result is checked before wrapping.
-    let fd = cvt(unsafe {
-        libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, proto)
-    })?;
+    let fd =
+        cvt(unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) })?;
     // SAFETY: `fd` is a fresh descriptor we own exclusively.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
