@@ -116,6 +116,42 @@ fn patches_and_faults_change_real_traffic() {
     assert!(node["traffic"]["received_packets"].as_u64().unwrap() > 10, "{node}");
 }
 
+/// An iperf3 TCP transfer running in the background: server in `srv`,
+/// client in `cli`, for `secs`.
+struct Transfer {
+    server: std::process::Child,
+    client: std::process::Child,
+}
+
+impl Transfer {
+    fn start(lab: &Lab, srv: &str, cli: &str, addr: &str, secs: u32) -> Transfer {
+        let server = Command::new("ip")
+            .args(["netns", "exec", &lab.ns(srv), "iperf3", "-s", "-1", "-B", addr])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let client = Command::new("ip")
+            .args(["netns", "exec", &lab.ns(cli), "iperf3", "-c", addr, "-t", &secs.to_string(), "-J"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        Transfer { server, client }
+    }
+
+    /// Waits for the end; returns iperf3's JSON report.
+    fn finish(mut self) -> serde_json::Value {
+        let report = self.client.wait_with_output().unwrap();
+        let _ = self.server.wait();
+        serde_json::from_slice(&report.stdout).unwrap()
+    }
+}
+
+/// Goodput (bit/s) of each one-second interval of an iperf3 report.
+fn per_second(v: &serde_json::Value) -> Vec<f64> {
+    v["intervals"].as_array().unwrap().iter().map(|i| i["sum"]["bits_per_second"].as_f64().unwrap()).collect()
+}
+
 #[test]
 fn reload_keeps_a_tcp_transfer_on_an_unchanged_link() {
     if !privileged() {
@@ -124,17 +160,7 @@ fn reload_keeps_a_tcp_transfer_on_an_unchanged_link() {
     let two = "name: pair\nnodes:\n  a: {kind: host, addresses: [10.7.0.1/24]}\n  b: {kind: host, addresses: [10.7.0.2/24]}\nsegments:\n  lan: {kind: switch}\nlinks:\n  la: {a: a, b: lan, both: {rate: 200mbit}}\n  lb: {a: b, b: lan}\n";
     let mut lab = Lab::start(two);
     lab.run_ok("a", &["ping", "-c", "2", "-q", "10.7.0.2"]);
-    let mut server = Command::new("ip")
-        .args(["netns", "exec", &lab.ns("b"), "iperf3", "-s", "-1", "-B", "10.7.0.2"])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let client = Command::new("ip")
-        .args(["netns", "exec", &lab.ns("a"), "iperf3", "-c", "10.7.0.2", "-t", "5", "-J"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let transfer = Transfer::start(&lab, "b", "a", "10.7.0.2", 5);
     std::thread::sleep(Duration::from_secs(2));
     // Reload mid-transfer: a new node and link, la and lb unchanged.
     let dir = std::env::temp_dir().join(format!("{}reload", lab.prefix));
@@ -151,14 +177,11 @@ fn reload_keeps_a_tcp_transfer_on_an_unchanged_link() {
         out.contains("links kept: la, lb") && out.contains("links added: lc") && out.contains("nodes added: c"),
         "{out}"
     );
-    let report = client.wait_with_output().unwrap();
-    let _ = server.wait();
-    let v: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let v = transfer.finish();
     let bps = v["end"]["sum_received"]["bits_per_second"].as_f64().unwrap();
     if bps <= 150e6 {
         // Say where the packets went: per-second goodput and every counter.
-        let per_s: Vec<f64> =
-            v["intervals"].as_array().unwrap().iter().map(|i| i["sum"]["bits_per_second"].as_f64().unwrap()).collect();
+        let per_s = per_second(&v);
         let s = lab.stop();
         panic!("the transfer did not complete at the shaped rate: {bps} bit/s, per second {per_s:?}; counters: {s}");
     }
@@ -196,17 +219,7 @@ fn reloads_that_remove_and_add_a_node_keep_the_others_forwarding() {
     let (fa, fno) = (dir.join("with_a.yaml"), dir.join("without_a.yaml"));
     std::fs::write(&fa, with_a).unwrap();
     std::fs::write(&fno, &without_a).unwrap();
-    let mut server = Command::new("ip")
-        .args(["netns", "exec", &lab.ns("b"), "iperf3", "-s", "-1", "-B", "10.7.0.2"])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let client = Command::new("ip")
-        .args(["netns", "exec", &lab.ns("c"), "iperf3", "-c", "10.7.0.2", "-t", "4", "-J"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let transfer = Transfer::start(&lab, "b", "c", "10.7.0.2", 4);
     std::thread::sleep(Duration::from_millis(500));
     for i in 0..6 {
         let (file, want) = if i % 2 == 0 { (&fno, "nodes removed: a") } else { (&fa, "nodes added: a") };
@@ -214,12 +227,9 @@ fn reloads_that_remove_and_add_a_node_keep_the_others_forwarding() {
         assert!(out.contains(want) && out.contains("links kept: lb, lc"), "{out}");
         std::thread::sleep(Duration::from_millis(400));
     }
-    let report = client.wait_with_output().unwrap();
-    let _ = server.wait();
-    let v: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let v = transfer.finish();
     // Every one-second interval carried traffic: the stream never stalled.
-    let per_s: Vec<f64> =
-        v["intervals"].as_array().unwrap().iter().map(|i| i["sum"]["bits_per_second"].as_f64().unwrap()).collect();
+    let per_s = per_second(&v);
     assert!(per_s.len() >= 4 && per_s.iter().all(|&b| b > 100e6), "Mbit/s per second: {per_s:?}");
     // a is back and reachable; the data plane still answers.
     lab.run_ok("a", &["ping", "-c", "2", "-i", "0.05", "-q", "10.7.0.3"]);
