@@ -170,7 +170,12 @@ fn steer_port_routes_one_port_to_the_standby() {
     let s =
         format!("    script: {{file: {}, params: {{port: 9000, to: c}}, direction: a_to_b}}", lua("steer_port.lua"));
     let lab = Lab::start(&lab_yaml(&s, "", true));
-    // The standby answers for the primary's address (a service address on its loopback).
+    // The standby answers for the primary's address (a service address on
+    // its loopback). As on any direct-routing standby, it must not claim that
+    // address in ARP: with the kernel defaults it answers a's ARP request for
+    // 10.6.0.2 too, and when its reply beats b's, a sends all of 10.6.0.2's
+    // traffic (port 9001 included) to c.
+    lab.run_ok("c", &["sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2"]);
     lab.run_ok("c", &["ip", "addr", "add", "10.6.0.2/32", "dev", "lo"]);
     let _p1 = udp_echo(&lab.ns("b"), "10.6.0.2:9000", "primary");
     let _p2 = udp_echo(&lab.ns("b"), "10.6.0.2:9001", "primary");
@@ -180,7 +185,9 @@ fn steer_port_routes_one_port_to_the_standby() {
     let mut buf = [0u8; 64];
     for (port, who) in [(9000u16, &b"standby"[..]), (9001, &b"primary"[..]), (9000, &b"standby"[..])] {
         cl.send_to(b"?", ("10.6.0.2", port)).unwrap();
-        let (n, _) = cl.recv_from(&mut buf).expect("an answer");
+        let Ok((n, _)) = cl.recv_from(&mut buf) else {
+            panic!("no answer on port {port}; a's neighbours: {}", lab.run_ok("a", &["ip", "neigh"]));
+        };
         assert_eq!(&buf[1..n], who, "port {port}");
     }
     assert_eq!(verdicts(&lab, "la", "a_to_b", "route"), 2);
