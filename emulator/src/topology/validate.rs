@@ -361,7 +361,8 @@ pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>
             );
         }
     }
-    check_gateways(&mut cx, &topo, &cfg, &l2);
+    let by_domain = routers_by_domain(&topo, &l2);
+    check_gateways(&mut cx, &topo, &cfg, &l2, &by_domain);
     // Routes.
     for r in &cfg.routes {
         match node_ids.get(&r.via.value) {
@@ -376,7 +377,7 @@ pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>
         }
     }
     if cx.diags.is_empty() {
-        check_reachability(&mut cx, &topo, &l2, &node_locs);
+        check_reachability(&mut cx, &topo, &l2, &node_locs, &by_domain);
     }
     if cx.diags.is_empty() {
         Ok(topo)
@@ -777,13 +778,30 @@ fn routers_on_domain(topo: &Topology, l2: &L2, d: usize) -> Vec<SegmentId> {
     out
 }
 
-fn check_gateways(cx: &mut Ctx, topo: &Topology, cfg: &TopologyConfig, l2: &L2) {
+/// `routers_on_domain` for every domain that has a node, computed once (the
+/// per-node calls made validation O(nodes x segments x links)).
+fn routers_by_domain(topo: &Topology, l2: &L2) -> HashMap<usize, Vec<SegmentId>> {
+    let mut out = HashMap::new();
+    for n in 0..topo.nodes.len() {
+        let d = l2.domain[topo.node_attachment(n).0];
+        out.entry(d).or_insert_with(|| routers_on_domain(topo, l2, d));
+    }
+    out
+}
+
+fn check_gateways(
+    cx: &mut Ctx,
+    topo: &Topology,
+    cfg: &TopologyConfig,
+    l2: &L2,
+    by_domain: &HashMap<usize, Vec<SegmentId>>,
+) {
     for (n, node) in topo.nodes.iter().enumerate() {
         let (seg, _) = topo.node_attachment(n);
-        let routers = routers_on_domain(topo, l2, l2.domain[seg]);
         let Some(gw_cfg) = cfg.nodes.0[n].1.gateway.as_ref() else {
             continue;
         };
+        let routers = by_domain.get(&l2.domain[seg]).map_or(&[][..], Vec::as_slice);
         for &gw in &gw_cfg.value.0 {
             let owned = routers.iter().any(|&r| topo.segments[r].addresses().iter().any(|a| a.addr == gw));
             if owned {
@@ -809,12 +827,30 @@ fn check_gateways(cx: &mut Ctx, topo: &Topology, cfg: &TopologyConfig, l2: &L2) 
     }
 }
 
-fn check_reachability(cx: &mut Ctx, topo: &Topology, l2: &L2, node_locs: &[Location]) {
+/// Every ordered pair of nodes is checked, so this is O(nodes^2); the
+/// per-node address lists and router flags are computed once so a pair costs
+/// a few comparisons and no allocation.
+fn check_reachability(
+    cx: &mut Ctx,
+    topo: &Topology,
+    l2: &L2,
+    node_locs: &[Location],
+    by_domain: &HashMap<usize, Vec<SegmentId>>,
+) {
     let mut reported_components: BTreeMap<(usize, usize), ()> = BTreeMap::new();
     let attach: Vec<SegmentId> = (0..topo.nodes.len()).map(|n| topo.node_attachment(n).0).collect();
     let has_router: Vec<bool> = attach
         .iter()
-        .map(|&s| topo.segments[s].is_router() || !routers_on_domain(topo, l2, l2.domain[s]).is_empty())
+        .map(|&s| topo.segments[s].is_router() || by_domain.get(&l2.domain[s]).is_some_and(|r| !r.is_empty()))
+        .collect();
+    // addrs[node][0] = IPv4, addrs[node][1] = IPv6.
+    let addrs: Vec<[Vec<&Cidr>; 2]> = topo
+        .nodes
+        .iter()
+        .map(|n| {
+            let (v6, v4): (Vec<&Cidr>, Vec<&Cidr>) = n.addresses.iter().partition(|a| a.addr.is_ipv6());
+            [v4, v6]
+        })
         .collect();
     for (i, src) in topo.nodes.iter().enumerate() {
         'dst: for (j, dst) in topo.nodes.iter().enumerate() {
@@ -822,8 +858,8 @@ fn check_reachability(cx: &mut Ctx, topo: &Topology, l2: &L2, node_locs: &[Locat
                 continue;
             }
             for fam_v6 in [false, true] {
-                let src_addrs: Vec<&Cidr> = src.addresses.iter().filter(|a| a.addr.is_ipv6() == fam_v6).collect();
-                let dst_addrs: Vec<&Cidr> = dst.addresses.iter().filter(|a| a.addr.is_ipv6() == fam_v6).collect();
+                let src_addrs = &addrs[i][usize::from(fam_v6)];
+                let dst_addrs = &addrs[j][usize::from(fam_v6)];
                 if src_addrs.is_empty() || dst_addrs.is_empty() {
                     continue;
                 }
