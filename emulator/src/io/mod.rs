@@ -4,6 +4,7 @@
 //! * [`sys`] — checked syscall wrappers (epoll, eventfd, sockets, TUN ioctls).
 //! * [`port`] — AF_PACKET and TUN/TAP ports with offload-preserving batches.
 //! * [`pool`] — recycled packet buffers.
+//! * [`rxring`] — the AF_PACKET receive ring.
 //! * [`vnet`] — the virtio-net header.
 //! * [`netns`] — namespaces and `ip`.
 //! * [`setup`] — realizing a topology on this machine, and cleaning up.
@@ -17,6 +18,7 @@ pub mod dataplane;
 pub mod netns;
 pub mod pool;
 pub mod port;
+pub mod rxring;
 pub mod setup;
 pub mod sys;
 pub mod vnet;

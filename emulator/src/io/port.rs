@@ -5,7 +5,10 @@
 //!   cross the appliance intact — without it veth hands over TCP frames with
 //!   partial checksums that the far end rejects), `PACKET_IGNORE_OUTGOING`
 //!   (we never see our own transmissions), `PACKET_QDISC_BYPASS`, promiscuous
-//!   membership, and `recvmmsg`/`sendmmsg` batches of 64.
+//!   membership, a `TPACKET_V2` receive ring ([`super::rxring`]; frames too
+//!   big for it, and every frame if the ring cannot be set up, come through
+//!   `recvmmsg`) and `sendmmsg` batches of 64. `FAULTMESH_RX_RING=0` in the
+//!   environment turns the ring off (for comparisons).
 //! * [`TunPort`] — a TUN or TAP descriptor with `IFF_VNET_HDR` and
 //!   checksum/TSO/USO offload. We open TUN devices ourselves instead of using
 //!   tun-rs: its `recv_multiple` splits GSO super-frames into segments, and the
@@ -22,6 +25,7 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use super::pool::{BIG_DATA, BufPool, SMALL_DATA};
+use super::rxring::{RxRing, Slot};
 use super::sys;
 use super::vnet::{self, VNET_HDR_LEN};
 use crate::packet::{HEADROOM, Packet};
@@ -71,12 +75,29 @@ fn to_packet(pool: &mut BufPool, slot: &mut Vec<u8>, len: usize) -> Packet {
     }
 }
 
+fn packet_from_slice(pool: &mut BufPool, data: &[u8]) -> Packet {
+    let mut b = if data.len() <= SMALL_DATA { pool.take_small() } else { Vec::new() };
+    b.clear();
+    b.resize(HEADROOM, 0);
+    b.extend_from_slice(data);
+    Packet::from_buffer(b, HEADROOM, data.len())
+}
+
+/// Whether AF_PACKET ports use a receive ring (default yes).
+fn ring_wanted() -> bool {
+    std::env::var("FAULTMESH_RX_RING").map(|v| v != "0").unwrap_or(true)
+}
+
 /// A raw packet socket bound to one interface.
 pub struct AfPacketPort {
     fd: OwnedFd,
     name: String,
+    ring: Option<RxRing>,
     slots: Vec<Vec<u8>>,
     hdrs: Vec<[u8; VNET_HDR_LEN]>,
+    /// Per `recvmmsg` result: frame length with its vnet header, and whether
+    /// it was truncated.
+    got: [(usize, bool); BATCH],
     /// Counters.
     pub stats: PortStats,
 }
@@ -100,6 +121,9 @@ impl AfPacketPort {
         if sys::setsockopt(raw, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, &buf).is_err() {
             let _ = sys::setsockopt(raw, libc::SOL_SOCKET, libc::SO_SNDBUF, &buf);
         }
+        // The ring must exist before bind (nothing is received until then).
+        // Without it (old kernel, no memory) the port still works, on recvmmsg.
+        let ring = if ring_wanted() { RxRing::setup(raw).ok() } else { None };
         sys::bind_packet(raw, ifindex)?;
         let mreq = libc::packet_mreq {
             mr_ifindex: ifindex as libc::c_int,
@@ -111,8 +135,10 @@ impl AfPacketPort {
         Ok(AfPacketPort {
             fd,
             name: ifname.to_string(),
+            ring,
             slots: (0..BATCH).map(|_| pool.take_big()).collect(),
             hdrs: vec![[0u8; VNET_HDR_LEN]; BATCH],
+            got: [(0, false); BATCH],
             stats: PortStats::default(),
         })
     }
@@ -147,13 +173,98 @@ impl AfPacketPort {
         }
     }
 
+    /// Whether frames arrive through a receive ring.
+    pub fn has_ring(&self) -> bool {
+        self.ring.is_some()
+    }
+
     /// Receives up to one batch into `out`. Returns the number of frames.
     pub fn recv(&mut self, pool: &mut BufPool, out: &mut Vec<Packet>) -> io::Result<usize> {
+        if self.ring.is_some() {
+            return self.recv_ring(pool, out);
+        }
+        let n = self.recvmmsg(BATCH)?;
+        if n > 0 {
+            self.stats.rx_batches += 1;
+        }
+        for i in 0..n {
+            if let Some(p) = self.take_received(i, pool) {
+                out.push(p);
+            }
+        }
+        Ok(n)
+    }
+
+    fn recv_ring(&mut self, pool: &mut BufPool, out: &mut Vec<Packet>) -> io::Result<usize> {
+        let mut slots = [Slot::Ring; BATCH];
+        let n = match &self.ring {
+            Some(r) => r.scan(BATCH, &mut slots),
+            None => 0,
+        };
+        if n == 0 {
+            return Ok(0);
+        }
+        self.stats.rx_batches += 1;
+        let queued = slots[..n].iter().filter(|s| **s == Slot::Queued).count();
+        // The kernel queued each copy before marking its ring frame, so
+        // they are all there; a shortfall (never seen) counts as drops.
+        let copies = if queued > 0 { self.recvmmsg(queued)? } else { 0 };
+        let mut next_copy = 0;
+        for slot in slots.iter().take(n) {
+            let frame = match slot {
+                Slot::Ring => {
+                    let decoded = self.ring.as_ref().and_then(|r| r.head_frame()).map(|f| {
+                        let meta = vnet::decode(&f.vnet);
+                        (meta, if meta.is_ok() { Some(packet_from_slice(pool, f.data)) } else { None })
+                    });
+                    match decoded {
+                        Some((Ok((gso, csum)), Some(mut p))) => {
+                            p.meta.gso = gso;
+                            p.meta.csum = csum;
+                            self.stats.rx_frames += 1;
+                            Some(p)
+                        }
+                        _ => {
+                            self.stats.rx_malformed += 1;
+                            None
+                        }
+                    }
+                }
+                Slot::Queued => {
+                    let j = next_copy;
+                    next_copy += 1;
+                    if j < copies {
+                        self.take_received(j, pool)
+                    } else {
+                        self.stats.rx_kernel_drops += 1;
+                        None
+                    }
+                }
+                Slot::Truncated => {
+                    // Too big for the ring and no room for a whole copy.
+                    self.stats.rx_kernel_drops += 1;
+                    None
+                }
+            };
+            if let Some(r) = self.ring.as_mut() {
+                r.release();
+            }
+            if let Some(p) = frame {
+                out.push(p);
+            }
+        }
+        Ok(n)
+    }
+
+    /// `recvmmsg` of up to `k` frames into the receive slots; results in
+    /// `self.got`. Returns how many arrived (0 if none is waiting).
+    fn recvmmsg(&mut self, k: usize) -> io::Result<usize> {
+        let k = k.min(BATCH);
         // SAFETY: iovec and mmsghdr are plain old data; zeroed is valid.
         let mut iov: [[libc::iovec; 2]; BATCH] = unsafe { std::mem::zeroed() };
         // SAFETY: as above.
         let mut msgs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
-        for i in 0..BATCH {
+        for i in 0..k {
             iov[i][0] = libc::iovec { iov_base: self.hdrs[i].as_mut_ptr().cast(), iov_len: VNET_HDR_LEN };
             let slot = &mut self.slots[i];
             debug_assert!(slot.len() >= HEADROOM + BIG_DATA);
@@ -166,14 +277,14 @@ impl AfPacketPort {
             msgs[i].msg_hdr.msg_iov = iov[i].as_mut_ptr();
             msgs[i].msg_hdr.msg_iovlen = 2;
         }
-        // SAFETY: `msgs` holds BATCH headers, each pointing at two iovecs that
+        // SAFETY: `msgs[..k]` hold headers, each pointing at two iovecs that
         // point into buffers we own and that outlive the call; the socket is
         // non-blocking; no timeout pointer.
         let n = unsafe {
             libc::recvmmsg(
                 self.fd.as_raw_fd(),
                 msgs.as_mut_ptr(),
-                BATCH as libc::c_uint,
+                k as libc::c_uint,
                 libc::MSG_DONTWAIT,
                 std::ptr::null_mut(),
             )
@@ -186,26 +297,29 @@ impl AfPacketPort {
             };
         }
         let n = n as usize;
-        if n > 0 {
-            self.stats.rx_batches += 1;
-        }
-        for (i, msg) in msgs.iter().enumerate().take(n) {
-            let total = msg.msg_len as usize;
-            if msg.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 || total < VNET_HDR_LEN {
-                self.stats.rx_malformed += 1;
-                continue;
-            }
-            let Ok((gso, csum)) = vnet::decode(&self.hdrs[i]) else {
-                self.stats.rx_malformed += 1;
-                continue;
-            };
-            let mut p = to_packet(pool, &mut self.slots[i], total - VNET_HDR_LEN);
-            p.meta.gso = gso;
-            p.meta.csum = csum;
-            out.push(p);
-            self.stats.rx_frames += 1;
+        for (g, msg) in self.got.iter_mut().zip(&msgs).take(n) {
+            *g = (msg.msg_len as usize, msg.msg_hdr.msg_flags & libc::MSG_TRUNC != 0);
         }
         Ok(n)
+    }
+
+    /// The packet in receive slot `i` (after `recvmmsg`), or `None` (counted)
+    /// if it was truncated or carries offload metadata we cannot handle.
+    fn take_received(&mut self, i: usize, pool: &mut BufPool) -> Option<Packet> {
+        let (total, truncated) = self.got[i];
+        if truncated || total < VNET_HDR_LEN {
+            self.stats.rx_malformed += 1;
+            return None;
+        }
+        let Ok((gso, csum)) = vnet::decode(&self.hdrs[i]) else {
+            self.stats.rx_malformed += 1;
+            return None;
+        };
+        let mut p = to_packet(pool, &mut self.slots[i], total - VNET_HDR_LEN);
+        p.meta.gso = gso;
+        p.meta.csum = csum;
+        self.stats.rx_frames += 1;
+        Some(p)
     }
 
     /// Sends frames from the front of `q` until it is empty or the socket is full.
