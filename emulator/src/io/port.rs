@@ -97,7 +97,7 @@ pub struct AfPacketPort {
     hdrs: Vec<[u8; VNET_HDR_LEN]>,
     /// Per `recvmmsg` result: frame length with its vnet header, and whether
     /// it was truncated.
-    got: [(usize, bool); BATCH],
+    got: Vec<(usize, bool)>,
     /// Counters.
     pub stats: PortStats,
 }
@@ -138,7 +138,7 @@ impl AfPacketPort {
             ring,
             slots: (0..BATCH).map(|_| pool.take_big()).collect(),
             hdrs: vec![[0u8; VNET_HDR_LEN]; BATCH],
-            got: [(0, false); BATCH],
+            got: vec![(0, false); BATCH],
             stats: PortStats::default(),
         })
     }

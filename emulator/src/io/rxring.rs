@@ -182,18 +182,12 @@ impl Drop for RxRing {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn geometry_is_whole_frames_per_block() {
-        assert_eq!(BLOCK_SIZE % FRAME_SIZE, 0);
-        assert_eq!(BLOCK_SIZE % 4096, 0);
-        assert_eq!(FRAME_SIZE % libc::TPACKET_ALIGNMENT, 0);
-        // A 1500-byte-MTU Ethernet frame fits beside the headers the kernel
-        // puts in front of it (tpacket2 header + sockaddr_ll, aligned, plus
-        // the virtio-net header).
-        assert!(libc::TPACKET2_HDRLEN + 16 + VNET_HDR_LEN + 1514 <= FRAME_SIZE);
-    }
-}
+// Blocks hold whole frames, frames are aligned as the kernel requires, and a
+// 1500-byte-MTU Ethernet frame fits beside the headers the kernel puts in
+// front of it (tpacket2 header + sockaddr_ll, aligned, and the vnet header).
+const _: () = {
+    assert!(BLOCK_SIZE.is_multiple_of(FRAME_SIZE));
+    assert!(BLOCK_SIZE.is_multiple_of(4096));
+    assert!(FRAME_SIZE.is_multiple_of(libc::TPACKET_ALIGNMENT));
+    assert!(libc::TPACKET2_HDRLEN + 16 + VNET_HDR_LEN + 1514 <= FRAME_SIZE);
+};
