@@ -141,6 +141,14 @@ impl KernelLab {
 }
 
 impl KernelLab {
+    /// Packets the router has sent towards the server so far.
+    fn forwarded_packets(&self) -> anyhow::Result<u64> {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.ns("kr"), "cat", "/sys/class/net/r1/statistics/tx_packets"])
+            .output()?;
+        String::from_utf8_lossy(&out.stdout).trim().parse().context("r1 tx_packets")
+    }
+
     /// Wire bytes the router's `tbf` has released so far (its qdisc
     /// counter: every segment's headers, as tbf charges them).
     fn tbf_sent_bytes(&self) -> anyhow::Result<u64> {
@@ -151,6 +159,13 @@ impl KernelLab {
             .and_then(|q| q["bytes"].as_u64())
             .context("no tbf byte counter in `tc -s -j qdisc show`")
     }
+}
+
+/// Packets faultmesh has forwarded to the server so far (link `down`,
+/// router → server).
+fn fm_forwarded_packets(backend: &ApplianceBackend) -> anyhow::Result<u64> {
+    let s = backend.snapshot().context("data-plane snapshot")?;
+    s.engine.links.iter().find(|l| l.name == "down").map(|l| l.a_to_b.counters.tx_packets).context("link `down`")
 }
 
 /// Wire bytes faultmesh's shaped direction (link `up`, client → router) has
@@ -225,15 +240,26 @@ fn tcp_bps(c: &str, s: &str, streams: u32, secs: u64) -> anyhow::Result<f64> {
     v["end"]["sum_received"]["bits_per_second"].as_f64().context("no TCP result")
 }
 
-fn udp_pps(c: &str, s: &str, secs: u64) -> anyhow::Result<(f64, f64)> {
+/// 64-byte UDP at full speed: (received/s, sent/s, forwarded/s), the last
+/// from the router's own packet counter read before and after the run
+/// (`None`: not counted).
+fn udp_pps(
+    c: &str,
+    s: &str,
+    secs: u64,
+    forwarded: Option<&dyn Fn() -> anyhow::Result<u64>>,
+) -> anyhow::Result<(f64, f64, Option<f64>)> {
+    let f0 = forwarded.map(|f| f()).transpose()?;
     let v = iperf3(c, s, SERVER, &["-u", "-b", "0", "-l", "64", "-t", &secs.to_string()])?;
+    let f1 = forwarded.map(|f| f()).transpose()?;
     let e = &v["end"]["sum"];
     let (pk, lost, t) = (
         e["packets"].as_f64().unwrap_or(0.0),
         e["lost_packets"].as_f64().unwrap_or(0.0),
         e["seconds"].as_f64().unwrap_or(1.0),
     );
-    Ok(((pk - lost) / t, pk / t))
+    let fwd = f0.zip(f1).map(|(a, b)| b.saturating_sub(a) as f64 / t);
+    Ok(((pk - lost) / t, pk / t, fwd))
 }
 
 fn rtt_ms(c: &str) -> anyhow::Result<f64> {
@@ -360,9 +386,10 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     p.next("kernel: TCP, 2 streams");
     r.insert("kernel_tcp2_bps", json!(tcp_bps(&kc, &ks, 2, secs)?));
     p.next("kernel: 64-byte UDP packets/s");
-    let (kpps, ksent) = udp_pps(&kc, &ks, secs)?;
+    let (kpps, ksent, kfwd) = udp_pps(&kc, &ks, secs, Some(&|| k.forwarded_packets()))?;
     r.insert("kernel_udp64_pps", json!(kpps));
     r.insert("kernel_udp64_sent_pps", json!(ksent));
+    r.insert("kernel_udp64_fwd_pps", json!(kfwd));
     p.next("kernel: RTT and one-way delay");
     r.insert("kernel_rtt_ms", json!(rtt_ms(&kc)?));
     let mut kbase = oneway(&kc, &ks, if args.quick { 500 } else { 2000 }, Duration::from_millis(1))?;
@@ -402,9 +429,10 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     p.next("faultmesh veth: TCP, 2 streams");
     r.insert("fm_veth_tcp2_bps", json!(tcp_bps(&vc, &vs, 2, secs)?));
     p.next("faultmesh veth: 64-byte UDP packets/s");
-    let (vpps, vsent) = udp_pps(&vc, &vs, secs)?;
+    let (vpps, vsent, vfwd) = udp_pps(&vc, &vs, secs, Some(&|| fm_forwarded_packets(&backend)))?;
     r.insert("fm_veth_udp64_pps", json!(vpps));
     r.insert("fm_veth_udp64_sent_pps", json!(vsent));
+    r.insert("fm_veth_udp64_fwd_pps", json!(vfwd));
     p.next("faultmesh veth: RTT");
     r.insert("fm_veth_rtt_ms", json!(rtt_ms(&vc)?));
 
@@ -491,7 +519,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if !errs.is_empty() {
         bail!("script: {errs:?}");
     }
-    let (lpps, _) = udp_pps(&vc, &vs, secs)?;
+    let (lpps, _, _) = udp_pps(&vc, &vs, secs, None)?;
     r.insert("fm_lua_udp64_pps", json!(lpps));
     drop(backend);
 
@@ -505,7 +533,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         p.next("faultmesh TUN: TCP, 2 streams");
         r.insert("fm_tun_tcp2_bps", json!(tcp_bps(&tc, &ts, 2, secs)?));
         p.next("faultmesh TUN: 64-byte UDP packets/s");
-        r.insert("fm_tun_udp64_pps", json!(udp_pps(&tc, &ts, secs)?.0));
+        r.insert("fm_tun_udp64_pps", json!(udp_pps(&tc, &ts, secs, None)?.0));
         p.next("faultmesh TUN: RTT");
         r.insert("fm_tun_rtt_ms", json!(rtt_ms(&tc)?));
         drop(app);
@@ -543,6 +571,8 @@ fn report(r: &BTreeMap<&str, Value>, rates: &[u64]) -> String {
         ("TCP 1 stream, Gbit/s", "tcp1_bps", 0),
         ("TCP 2 streams, Gbit/s", "tcp2_bps", 0),
         ("64 B UDP received, packets/s", "udp64_pps", 1),
+        ("  forwarded by the router, packets/s", "udp64_fwd_pps", 1),
+        ("  sent by iperf3, packets/s", "udp64_sent_pps", 1),
     ] {
         let (k, v, t) =
             (f(r, &format!("kernel_{key}")), f(r, &format!("fm_veth_{key}")), f(r, &format!("fm_tun_{key}")));
