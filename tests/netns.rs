@@ -544,7 +544,7 @@ fn the_receive_ring_delivers_small_and_big_frames_whole_and_in_order() {
             &payload,
         )
     };
-    let total = 6000u32; // the ring holds 4096
+    let total = 6000u32; // the ring holds 2048
     let mut pool = BufPool::default();
     let mut next_seq = 0u32;
     let mut got = Vec::new();
