@@ -507,6 +507,20 @@ fn the_receive_ring_delivers_small_and_big_frames_whole_and_in_order() {
     if !privileged() {
         return;
     }
+    mixed_frames_arrive_whole_and_in_order(true);
+}
+
+/// The same through a port without a ring (`recvmmsg` only: the fallback
+/// when the kernel grants no ring, and `FAULTMESH_RX_RING=0`).
+#[test]
+fn a_port_without_a_ring_delivers_small_and_big_frames_whole_and_in_order() {
+    if !privileged() {
+        return;
+    }
+    mixed_frames_arrive_whole_and_in_order(false);
+}
+
+fn mixed_frames_arrive_whole_and_in_order(ring: bool) {
     let ns = format!("{}rr", unique_prefix());
     netns::ip(&["netns", "add", &ns]).unwrap();
     struct Del(String);
@@ -522,10 +536,13 @@ fn the_receive_ring_delivers_small_and_big_frames_whole_and_in_order() {
         netns::ip(&["-n", &ns, "link", "set", d, "up"]).unwrap();
     }
     let (mut tx, mut rx) = netns::run_in(Some(&ns), || {
-        Ok((AfPacketPort::open("x0", &mut BufPool::default())?, AfPacketPort::open("x1", &mut BufPool::default())?))
+        Ok((
+            AfPacketPort::open("x0", &mut BufPool::default())?,
+            AfPacketPort::open_with("x1", &mut BufPool::default(), ring)?,
+        ))
     })
     .unwrap();
-    assert!(rx.has_ring(), "the port receives through a ring");
+    assert_eq!(rx.has_ring(), ring, "the port receives through a ring, or not");
     let src = Mac([2, 0, 0, 0, 0, 0x42]);
     // Payload sizes: small, a full 1500-byte frame, just over what a ring
     // frame holds, jumbo; the pattern repeats with a sequence number.

@@ -104,7 +104,14 @@ pub struct AfPacketPort {
 
 impl AfPacketPort {
     /// Opens interface `ifname` in the calling thread's network namespace.
+    /// Receives through a ring unless `FAULTMESH_RX_RING=0`.
     pub fn open(ifname: &str, pool: &mut BufPool) -> io::Result<AfPacketPort> {
+        AfPacketPort::open_with(ifname, pool, ring_wanted())
+    }
+
+    /// Opens interface `ifname`, receiving through a ring if `ring` is set
+    /// and the kernel grants one (else through `recvmmsg`).
+    pub fn open_with(ifname: &str, pool: &mut BufPool, ring: bool) -> io::Result<AfPacketPort> {
         let ifindex =
             sys::if_index(ifname).map_err(|e| io::Error::new(e.kind(), format!("interface `{ifname}`: {e}")))?;
         let fd = sys::packet_socket()?;
@@ -123,7 +130,7 @@ impl AfPacketPort {
         }
         // The ring must exist before bind (nothing is received until then).
         // Without it (old kernel, no memory) the port still works, on recvmmsg.
-        let ring = if ring_wanted() { RxRing::setup(raw).ok() } else { None };
+        let ring = if ring { RxRing::setup(raw).ok() } else { None };
         sys::bind_packet(raw, ifindex)?;
         let mreq = libc::packet_mreq {
             mr_ifindex: ifindex as libc::c_int,
