@@ -145,3 +145,24 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Api
         }
     })
 }
+
+/// Parses a query string into `T`, naming the failing parameter.
+pub fn parse_query<T: serde::de::DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let text = e.into_inner().to_string();
+        // An unknown or missing parameter names itself in the message; a
+        // bad value only through the path.
+        let named = text.strip_prefix("unknown field `").and_then(|r| r.split('`').next());
+        let field = match named {
+            Some(n) => format!("query.{n}"),
+            None if path == "." || path.is_empty() => "query".to_string(),
+            None => format!("query.{path}"),
+        };
+        let mut e = ApiError::invalid(field, format!("bad query string: {text}"));
+        e.status = StatusCode::BAD_REQUEST;
+        e.detail.code = "bad_field";
+        e
+    })
+}

@@ -52,30 +52,30 @@ pub fn unix_ms() -> u64 {
 impl EventLog {
     /// Records an event and notifies subscribers.
     pub fn record(&self, actor: &str, action: &str, detail: serde_json::Value) -> Event {
-        let e = Event {
-            seq: self.seq.fetch_add(1, Ordering::SeqCst),
-            time_ms: unix_ms(),
-            actor: actor.to_string(),
-            action: action.to_string(),
-            detail,
-        };
-        if let Ok(mut r) = self.ring.lock() {
-            if r.len() >= EVENT_RING {
-                r.pop_front();
-            }
-            r.push_back(e.clone());
+        let mut e = Event { seq: 0, time_ms: unix_ms(), actor: actor.to_string(), action: action.to_string(), detail };
+        // Numbering, storing and broadcasting under one lock: the log, the
+        // stream and the numbers agree on the order (a subscriber resuming
+        // after N relies on it).
+        let mut r = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        e.seq = self.seq.fetch_add(1, Ordering::SeqCst);
+        if r.len() >= EVENT_RING {
+            r.pop_front();
         }
+        r.push_back(e.clone());
         let _ = self.tx.send(e.clone());
         e
     }
 
     /// Events with `seq > after`, oldest first.
     pub fn since(&self, after: u64) -> Vec<Event> {
-        self.ring.lock().map(|r| r.iter().filter(|e| e.seq > after).cloned().collect()).unwrap_or_default()
+        let r = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        r.iter().filter(|e| e.seq > after).cloned().collect()
     }
 
-    /// A live subscription.
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.tx.subscribe()
+    /// A live subscription, and the sequence number of the last event
+    /// recorded before it (0: none); every later one reaches the receiver.
+    pub fn subscribe(&self) -> (broadcast::Receiver<Event>, u64) {
+        let _r = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        (self.tx.subscribe(), self.seq.load(Ordering::SeqCst) - 1)
     }
 }

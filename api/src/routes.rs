@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::{StatusCode, header, request::Parts};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -16,12 +16,11 @@ use faultmesh_emulator::impair::{ChanceSpec, DelaySpec, Impairments, Impairments
 use faultmesh_emulator::topology::{self, NodeKind, Topology};
 use serde::{Deserialize, Deserializer, Serialize};
 use tokio_stream::StreamExt;
-use tokio_stream::wrappers::BroadcastStream;
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::{ApiError, ErrorBody, parse_json};
+use crate::error::{ApiError, ErrorBody, parse_json, parse_query};
 use crate::events::{Event, unix_ms};
 use crate::faults::{Fault, FaultRequest, FaultView};
 use crate::{AppState, BackendError, ScriptTarget};
@@ -62,6 +61,17 @@ impl<St: Send + Sync> FromRequestParts<St> for Actor {
             (None, Some(a)) => format!("api:{a}"),
             (None, None) => "api".to_string(),
         }))
+    }
+}
+
+/// Query parameters; a bad one is a JSON 400 naming it (axum's own
+/// extractor answers in plain text).
+struct Query<T>(T);
+
+impl<St: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<St> for Query<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Self::Rejection> {
+        parse_query(parts.uri.query().unwrap_or("")).map(Query)
     }
 }
 
@@ -108,6 +118,14 @@ async fn not_found() -> ApiError {
     ApiError::not_found("route", "this path").with_hint("see /api/v1/openapi.json")
 }
 
+async fn method_not_allowed(req: Request) -> ApiError {
+    let mut e = ApiError::bad_request(format!("{} is not allowed on {}", req.method(), req.uri().path()))
+        .with_hint("see /api/v1/openapi.json for the methods of each path");
+    e.status = StatusCode::METHOD_NOT_ALLOWED;
+    e.detail.code = "method_not_allowed";
+    e
+}
+
 pub(crate) fn build(state: S) -> (Router, utoipa::openapi::OpenApi) {
     let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(status))
@@ -133,6 +151,7 @@ pub(crate) fn build(state: S) -> (Router, utoipa::openapi::OpenApi) {
         .nest("/api/v1", api)
         .route("/metrics", axum::routing::get(metrics))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(Arc::clone(&state), auth))
         .with_state(state);
     (app, doc)
@@ -710,13 +729,65 @@ async fn list_events(State(s): State<S>, Query(q): Query<EventsQuery>) -> Json<V
     Json(s.events.since(q.after.unwrap_or(0)))
 }
 
-/// The audit log as a live server-sent-event stream.
-#[utoipa::path(get, path = "/events/stream", tag = "events", responses((status = 200, description = "text/event-stream of Event", content_type = "text/event-stream")))]
-async fn event_stream(State(s): State<S>) -> Sse<impl tokio_stream::Stream<Item = Result<SseEvent, Infallible>>> {
-    let stream = BroadcastStream::new(s.events.subscribe()).filter_map(|e| e.ok()).map(|e| {
+/// The audit log as a live server-sent-event stream. A client that
+/// reconnects with `Last-Event-ID` (or asks `?after=N`) first gets the
+/// events it missed that the log still holds, then live ones: no gap, no
+/// repeat. A subscriber that falls behind the live channel is refilled from
+/// the log the same way.
+#[utoipa::path(get, path = "/events/stream", tag = "events", params(EventsQuery), responses((status = 200, description = "text/event-stream of Event", content_type = "text/event-stream")))]
+async fn event_stream(
+    State(s): State<S>,
+    headers: axum::http::HeaderMap,
+    Query(q): Query<EventsQuery>,
+) -> ApiResult<Sse<impl tokio_stream::Stream<Item = Result<SseEvent, Infallible>>>> {
+    let resume = match headers.get("last-event-id") {
+        None => None,
+        Some(v) => Some(v.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()).ok_or_else(|| {
+            let mut e = ApiError::invalid("Last-Event-ID", "not an event sequence number");
+            e.status = StatusCode::BAD_REQUEST;
+            e.detail.code = "bad_field";
+            e
+        })?),
+    };
+    let after = resume.or(q.after);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Event>(256);
+    // Subscribe before reading the backlog so nothing falls in between.
+    let (mut live, mut last) = s.events.subscribe();
+    let log = Arc::clone(&s);
+    tokio::spawn(async move {
+        if let Some(after) = after {
+            // An id from the future (another appliance's) resumes from now.
+            last = after.min(last);
+            for e in log.events.since(after) {
+                last = e.seq;
+                if tx.send(e).await.is_err() {
+                    return;
+                }
+            }
+        }
+        loop {
+            let got = tokio::select! {
+                _ = tx.closed() => return,
+                got = live.recv() => got,
+            };
+            let batch = match got {
+                Ok(e) if e.seq <= last => continue,
+                Ok(e) => vec![e],
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => log.events.since(last),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            for e in batch {
+                last = last.max(e.seq);
+                if tx.send(e).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(|e| {
         Ok(SseEvent::default().event(e.action.clone()).id(e.seq.to_string()).json_data(&e).unwrap_or_default())
     });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
 /// Scripts attached to links, with their counters.

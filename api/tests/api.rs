@@ -310,3 +310,116 @@ async fn token_is_required_when_set() {
     let (st, _) = a.call_with("GET", "/metrics", "", None).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
 }
+
+/// Reads server-sent events from `body` until `n` have arrived (or 5 s
+/// pass): (id, event name, data).
+async fn read_sse(body: &mut Body, n: usize) -> Vec<(u64, String, serde_json::Value)> {
+    let mut text = String::new();
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while out.len() < n {
+        let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, body.frame()).await else { break };
+        let Ok(data) = frame.into_data() else { continue };
+        text.push_str(&String::from_utf8_lossy(&data));
+        while let Some(end) = text.find("\n\n") {
+            let block: String = text.drain(..end + 2).collect();
+            let (mut id, mut name, mut json) = (None, String::new(), serde_json::Value::Null);
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("id:") {
+                    id = v.trim().parse().ok();
+                } else if let Some(v) = line.strip_prefix("event:") {
+                    name = v.trim().to_string();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    json = serde_json::from_str(v.trim()).unwrap_or_default();
+                }
+            }
+            if let Some(id) = id {
+                out.push((id, name, json));
+            }
+        }
+    }
+    out
+}
+
+impl Api {
+    async fn stream(&self, uri: &str, last_event_id: Option<&str>) -> (StatusCode, Body) {
+        let mut req = Request::builder().method("GET").uri(uri);
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id);
+        }
+        let resp = self.app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+        (resp.status(), resp.into_body())
+    }
+}
+
+#[tokio::test]
+async fn the_event_stream_is_live_and_resumes_without_gaps_or_repeats() {
+    let a = api(None);
+    // Something before anyone listens: a plain subscriber must not get it.
+    let (st, _) = a.call("PATCH", "/api/v1/links/lb", r#"{"a_to_b": {"loss": "1%"}}"#).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, mut live) = a.stream("/api/v1/events/stream", None).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = a.call("PATCH", "/api/v1/links/la", r#"{"a_to_b": {"loss": "2%"}}"#).await;
+    assert_eq!(st, StatusCode::OK);
+    let got = read_sse(&mut live, 1).await;
+    assert_eq!(got.len(), 1, "the change reached the open stream: {got:?}");
+    let (seen, name, data) = &got[0];
+    assert_eq!((name.as_str(), data["detail"]["link"].as_str()), ("link.patch", Some("la")), "{data}");
+    assert_eq!(data["seq"], *seen, "the SSE id is the log's sequence number");
+
+    // The client goes away; meanwhile a fault comes and goes.
+    drop(live);
+    let (st, f) = a.call("POST", "/api/v1/faults", r#"{"kind": "delay", "target": "link=la", "delay": "5ms"}"#).await;
+    assert_eq!(st, StatusCode::CREATED, "{f}");
+    let (st, _) = a.call("DELETE", &format!("/api/v1/faults/{}", f["id"]), "").await;
+    assert_eq!(st, StatusCode::OK);
+
+    // Reconnecting with Last-Event-ID replays exactly what was missed, in
+    // order, then carries on live.
+    let (st, mut resumed) = a.stream("/api/v1/events/stream", Some(&seen.to_string())).await;
+    assert_eq!(st, StatusCode::OK);
+    let missed = read_sse(&mut resumed, 2).await;
+    let names: Vec<&str> = missed.iter().map(|(_, n, _)| n.as_str()).collect();
+    assert_eq!(names, ["fault.create", "fault.delete"], "{missed:?}");
+    assert_eq!(missed.iter().map(|m| m.0).collect::<Vec<_>>(), [seen + 1, seen + 2]);
+    let (st, _) = a.call("POST", "/api/v1/killswitch", "").await;
+    assert!(st.is_success(), "{st}");
+    let next = read_sse(&mut resumed, 1).await;
+    assert_eq!(next.len(), 1, "live events follow the replay");
+    assert_eq!((next[0].0, next[0].1.as_str()), (seen + 3, "fault.killswitch"));
+
+    // `?after=` does the same for clients that cannot set headers.
+    let (_, mut after) = a.stream(&format!("/api/v1/events/stream?after={}", seen + 1), None).await;
+    let replay = read_sse(&mut after, 2).await;
+    assert_eq!(replay.iter().map(|m| m.0).collect::<Vec<_>>(), [seen + 2, seen + 3], "{replay:?}");
+}
+
+#[tokio::test]
+async fn bad_query_strings_headers_and_methods_get_json_errors() {
+    let a = api(None);
+    for (uri, field, text) in [
+        ("/api/v1/events?after=soon", "query.after", "invalid digit"),
+        ("/api/v1/events?since=3", "query.since", "unknown field `since`"),
+        ("/api/v1/events/stream?after=-1", "query.after", "invalid digit"),
+        ("/api/v1/faults?scenario=x&all=1", "query.all", "unknown field `all`"),
+    ] {
+        let method = if uri.starts_with("/api/v1/faults") { "DELETE" } else { "GET" };
+        let (st, v) = a.call(method, uri, "").await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{uri}: {v}");
+        assert_eq!(v["error"]["field"], field, "{uri}: {v}");
+        assert!(v["error"]["message"].as_str().unwrap_or_default().contains(text), "{uri}: {v}");
+    }
+    let (st, body) = a.stream("/api/v1/events/stream", Some("yesterday")).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let v: serde_json::Value = serde_json::from_slice(&body.collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(v["error"]["field"], "Last-Event-ID", "{v}");
+    for (method, uri) in [("DELETE", "/api/v1/status"), ("POST", "/api/v1/links/la"), ("PUT", "/metrics")] {
+        let (st, v) = a.call(method, uri, "").await;
+        assert_eq!(st, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}: {v}");
+        assert_eq!(v["error"]["code"], "method_not_allowed", "{method} {uri}: {v}");
+    }
+    assert!(a.state.faults.lock().unwrap().is_empty(), "nothing was created");
+    let (_, ev) = a.call("GET", "/api/v1/events", "").await;
+    assert!(ev.as_array().unwrap().is_empty(), "bad requests leave no event: {ev}");
+}

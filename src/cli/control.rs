@@ -338,11 +338,15 @@ fn event_line(e: &Value) -> String {
 /// `faultmesh events [--follow]`.
 pub(crate) fn events(c: &Client, follow: bool) -> anyhow::Result<ExitCode> {
     let v = c.json("GET", "/api/v1/events", None)?;
+    let mut last = 0;
     for e in v.as_array().into_iter().flatten() {
         println!("{}", event_line(e));
+        last = e["seq"].as_u64().unwrap_or(last);
     }
     if follow {
-        c.follow("/api/v1/events/stream", |data| {
+        // The stream resumes after the last event printed: nothing recorded
+        // between the two requests is lost or printed twice.
+        c.follow(&format!("/api/v1/events/stream?after={last}"), |data| {
             if let Ok(e) = serde_json::from_str::<Value>(data) {
                 println!("{}", event_line(&e));
             }
