@@ -80,6 +80,11 @@ pub struct Meta {
     pub reorder: bool,
     /// Extra delay added by filters or faults on the current link, in ns.
     pub extra_delay_ns: u64,
+    /// When the device received the frame, by the kernel's `CLOCK_REALTIME`
+    /// timestamp in ns (0: unknown). Set by ports; the data plane turns it
+    /// into engine time so a packet's delay starts when it arrived, not
+    /// when the loop got to it.
+    pub rx_realtime_ns: u64,
 }
 
 impl Default for Meta {
@@ -92,6 +97,7 @@ impl Default for Meta {
             route_to: None,
             reorder: false,
             extra_delay_ns: 0,
+            rx_realtime_ns: 0,
         }
     }
 }

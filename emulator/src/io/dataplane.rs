@@ -7,8 +7,10 @@
 //! within microseconds of their due time. While traffic flows it keeps polling
 //! for `busy_poll_ns` after the last packet instead of paying a sleep/wake per
 //! batch. With no traffic and no deadline it blocks indefinitely: an idle
-//! appliance uses no CPU. Other threads talk to it only through [`Control`]
-//! messages and an eventfd; nothing else touches the engine.
+//! appliance uses no CPU. Frames from a receive ring enter the engine at the
+//! time the kernel stamped them, not when the loop read them. Other threads
+//! talk to it only through [`Control`] messages and an eventfd; nothing else
+//! touches the engine.
 
 use std::collections::VecDeque;
 use std::io;
@@ -296,6 +298,27 @@ fn now() -> Instant {
     Instant::from_nanos(sys::monotonic_ns())
 }
 
+/// Frames stamped longer ago than this are taken as received now: a gap
+/// that large more likely means the wall clock was stepped than that the
+/// loop stalled (host preemption here lasts up to a few ms), and a wrong
+/// stamp may shorten a delay by at most this much.
+const MAX_RX_LAG_NS: u64 = 10_000_000;
+
+/// The engine time at which a frame arrived: `now` minus how long ago the
+/// kernel stamped it (`rx_realtime_ns`, 0 if unknown), read against the
+/// wall clock `real_now` taken with `now`. So a packet's delay runs from
+/// when it reached the interface, as in netem, and a loop that was
+/// preempted when the frame came in (on this VM, the host takes the CPU
+/// for up to a few ms now and then) no longer adds that time to the delay.
+fn arrival(now: Instant, real_now: u64, rx_realtime_ns: u64) -> Instant {
+    match real_now.checked_sub(rx_realtime_ns) {
+        Some(lag) if rx_realtime_ns != 0 && lag <= MAX_RX_LAG_NS => {
+            Instant::from_nanos(now.as_nanos() - lag.min(now.as_nanos()))
+        }
+        _ => now,
+    }
+}
+
 impl Loop {
     fn run(mut self) -> Engine {
         sys::set_timer_slack_ns(1);
@@ -361,10 +384,12 @@ impl Loop {
                         }
                     }
                     let t = now();
+                    let real = sys::realtime_ns();
                     last_active = t.as_nanos();
                     let node = self.ports[i].node;
                     for p in rxbuf.drain(..) {
-                        self.engine.handle_rx(node, p, t);
+                        let at = arrival(t, real, p.meta.rx_realtime_ns);
+                        self.engine.handle_rx(node, p, at);
                     }
                     self.flush_all();
                 }
@@ -467,5 +492,26 @@ impl Loop {
         for i in 0..self.ports.len() {
             self.flush_port(i);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrival_goes_back_by_the_kernel_lag_and_no_further() {
+        let now = Instant::from_nanos(5_000_000_000);
+        let real = 1_700_000_000_000_000_000u64;
+        // 300 µs ago by the kernel's stamp: 300 µs earlier in engine time.
+        assert_eq!(arrival(now, real, real - 300_000), Instant::from_nanos(5_000_000_000 - 300_000));
+        // Unknown, from the future (clock stepped back), or implausibly old
+        // (clock stepped forward): now.
+        assert_eq!(arrival(now, real, 0), now);
+        assert_eq!(arrival(now, real, real + 1), now);
+        assert_eq!(arrival(now, real, real - MAX_RX_LAG_NS - 1), now);
+        assert_eq!(arrival(now, real, real - MAX_RX_LAG_NS), Instant::from_nanos(5_000_000_000 - MAX_RX_LAG_NS));
+        // Never before the engine's epoch.
+        assert_eq!(arrival(Instant::from_nanos(1_000), real, real - 5_000), Instant::from_nanos(0));
     }
 }

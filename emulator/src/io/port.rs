@@ -218,6 +218,7 @@ impl AfPacketPort {
         let copies = if queued > 0 { self.recvmmsg(queued)? } else { 0 };
         let mut next_copy = 0;
         for slot in slots.iter().take(n) {
+            let rx_ns = self.ring.as_ref().and_then(RxRing::head_received_ns).unwrap_or(0);
             let frame = match slot {
                 Slot::Ring => {
                     let decoded = self.ring.as_ref().and_then(|r| r.head_frame()).map(|f| {
@@ -256,7 +257,8 @@ impl AfPacketPort {
             if let Some(r) = self.ring.as_mut() {
                 r.release();
             }
-            if let Some(p) = frame {
+            if let Some(mut p) = frame {
+                p.meta.rx_realtime_ns = rx_ns;
                 out.push(p);
             }
         }

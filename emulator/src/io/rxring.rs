@@ -143,6 +143,17 @@ impl RxRing {
         max
     }
 
+    /// When the kernel received the oldest unread frame (`CLOCK_REALTIME`,
+    /// ns; the ring header's `tp_sec`/`tp_nsec`), if the frame is ours.
+    pub fn head_received_ns(&self) -> Option<u64> {
+        if self.status(self.head).load(Ordering::Acquire) & libc::TP_STATUS_USER == 0 {
+            return None;
+        }
+        // SAFETY: the frame is ours until released; its header is inside it.
+        let h = unsafe { self.frame_ptr(self.head).cast::<libc::tpacket2_hdr>().read() };
+        Some(u64::from(h.tp_sec) * 1_000_000_000 + u64::from(h.tp_nsec))
+    }
+
     /// The oldest unread frame's data, if it is ours and its offsets make sense.
     pub fn head_frame(&self) -> Option<RingFrame<'_>> {
         let p = self.frame_ptr(self.head);
