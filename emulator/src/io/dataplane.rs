@@ -253,6 +253,7 @@ impl DataPlane {
                 pool: BufPool::default(),
                 blocked: vec![false; n],
                 stats: LoopStats::default(),
+                rx_floor: Instant::from_nanos(0),
             }
             .run()
         })?;
@@ -292,6 +293,8 @@ struct Loop {
     pool: BufPool,
     blocked: Vec<bool>,
     stats: LoopStats,
+    /// Engine time of the last received frame: frames enter in order.
+    rx_floor: Instant,
 }
 
 fn now() -> Instant {
@@ -388,7 +391,12 @@ impl Loop {
                     last_active = t.as_nanos();
                     let node = self.ports[i].node;
                     for p in rxbuf.drain(..) {
-                        let at = arrival(t, real, p.meta.rx_realtime_ns);
+                        // Never before a frame already handed over: stamps
+                        // from different CPUs and ports interleave, and a
+                        // link's FIFO delay line would hold a frame that
+                        // arrives "before" the one ahead of it.
+                        let at = arrival(t, real, p.meta.rx_realtime_ns).max(self.rx_floor);
+                        self.rx_floor = at;
                         self.engine.handle_rx(node, p, at);
                     }
                     self.flush_all();
