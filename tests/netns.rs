@@ -28,6 +28,22 @@ fn warm(lab: &Lab) {
     let _ = lab.exec("a", &["ping", "-c", "3", "-i", "0.05", "-q", "10.9.0.2"]);
 }
 
+/// A bare namespace for port-level tests, deleted on drop (also on panic).
+struct ScratchNs(String);
+
+impl ScratchNs {
+    fn add(name: &str) -> ScratchNs {
+        netns::ip(&["netns", "add", name]).unwrap();
+        ScratchNs(name.to_string())
+    }
+}
+
+impl Drop for ScratchNs {
+    fn drop(&mut self) {
+        let _ = netns::ip(&["netns", "del", &self.0]);
+    }
+}
+
 fn binomial_ok(count: f64, n: f64, p: f64) -> bool {
     (count - n * p).abs() <= Z999 * (n * p * (1.0 - p)).sqrt()
 }
@@ -454,14 +470,7 @@ fn an_unbound_packet_socket_receives_nothing_from_other_interfaces() {
         return;
     }
     let ns = format!("{}ps", unique_prefix());
-    netns::ip(&["netns", "add", &ns]).unwrap();
-    struct Del(String);
-    impl Drop for Del {
-        fn drop(&mut self) {
-            let _ = netns::ip(&["netns", "del", &self.0]);
-        }
-    }
-    let _del = Del(ns.clone());
+    let _del = ScratchNs::add(&ns);
     for (a, b) in [("x0", "x1"), ("y0", "y1")] {
         netns::ip(&["-n", &ns, "link", "add", a, "type", "veth", "peer", "name", b]).unwrap();
         netns::ip(&["-n", &ns, "link", "set", a, "up"]).unwrap();
@@ -522,14 +531,7 @@ fn a_port_without_a_ring_delivers_small_and_big_frames_whole_and_in_order() {
 
 fn mixed_frames_arrive_whole_and_in_order(ring: bool) {
     let ns = format!("{}rr", unique_prefix());
-    netns::ip(&["netns", "add", &ns]).unwrap();
-    struct Del(String);
-    impl Drop for Del {
-        fn drop(&mut self) {
-            let _ = netns::ip(&["netns", "del", &self.0]);
-        }
-    }
-    let _del = Del(ns.clone());
+    let _del = ScratchNs::add(&ns);
     netns::ip(&["-n", &ns, "link", "add", "x0", "mtu", "9000", "type", "veth", "peer", "name", "x1", "mtu", "9000"])
         .unwrap();
     for d in ["x0", "x1"] {
