@@ -7,6 +7,8 @@
 //!   no `unsafe` (each module is `#[forbid(unsafe_code)]`). Stages are plain
 //!   structs driven with `now` by their caller.
 //! * [`sim`] drives the core in virtual time for tests.
+//! * [`names`] is the grammar of every name that reaches the kernel or a path;
+//!   [`topology`] checks it at validation and [`io`] again at the boundary.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -25,6 +27,8 @@ pub mod impair;
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 pub mod io;
+#[forbid(unsafe_code)]
+pub mod names;
 #[forbid(unsafe_code)]
 pub mod packet;
 #[forbid(unsafe_code)]
