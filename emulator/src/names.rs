@@ -140,6 +140,22 @@ pub fn check(kind: NameKind, name: &str) -> Result<(), NameError> {
     Ok(())
 }
 
+/// Makes a valid name of `kind` out of arbitrary text (for defaults derived
+/// from a file name): other characters become `-`, a bad first character
+/// gets an `x` before it, the rest is cut to length; empty text is `topology`.
+pub fn sanitize(text: &str, kind: NameKind) -> String {
+    let mut s: String =
+        text.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '-' }).collect();
+    if s.is_empty() {
+        s = "topology".into();
+    }
+    if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        s.insert(0, 'x');
+    }
+    s.truncate(kind.max_len());
+    s
+}
+
 /// True when `name` passes [`check`].
 pub fn is_valid(kind: NameKind, name: &str) -> bool {
     check(kind, name).is_ok()
@@ -196,6 +212,14 @@ mod tests {
         assert!(e.contains("line break"), "{e}");
         let e = check(NameKind::Node, &"a".repeat(10_000)).unwrap_err().to_string();
         assert!(e.len() < 200, "{e}");
+    }
+
+    #[test]
+    fn sanitized_names_pass() {
+        for t in ["my lab", "", "-x", "../../etc/passwd", "ünïcode", &"z".repeat(300)] {
+            let n = sanitize(t, NameKind::Topology);
+            assert_eq!(check(NameKind::Topology, &n), Ok(()), "{t:?} -> {n:?}");
+        }
     }
 
     proptest! {

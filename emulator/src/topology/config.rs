@@ -286,8 +286,13 @@ pub struct ImpairmentsConfig {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ScriptConfig {
-    /// Path to the Lua file, relative to the topology file.
-    pub file: Spanned<String>,
+    /// Path to the Lua file, relative to the topology file (inside an
+    /// allowed scripts directory).
+    #[serde(default)]
+    pub file: Option<Spanned<String>>,
+    /// The Lua source itself (instead of `file`).
+    #[serde(default)]
+    pub source: Option<Spanned<String>>,
     /// Parameters passed to the script as `params`.
     #[serde(default)]
     pub params: BTreeMap<String, serde_json::Value>,

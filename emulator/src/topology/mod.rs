@@ -9,6 +9,7 @@
 pub mod config;
 pub mod diag;
 pub mod model;
+pub mod scripts;
 pub mod validate;
 
 use std::path::Path;
@@ -18,6 +19,7 @@ use serde_saphyr::MessageFormatter;
 pub use config::{Cidr, TopologyConfig};
 pub use diag::{Diagnostic, Diagnostics};
 pub use model::*;
+pub use scripts::ScriptDirs;
 
 /// Largest topology accepted, in bytes.
 pub const MAX_TOPOLOGY_BYTES: usize = 4 << 20;
@@ -50,11 +52,26 @@ fn yaml_error(e: &serde_saphyr::Error) -> Diagnostic {
 /// Parses and validates a topology from text. `default_name` names it when
 /// the file has no `name:`; scripts are resolved relative to `base_dir`.
 pub fn parse_str(source: &str, default_name: &str, base_dir: Option<&Path>) -> Result<Topology, Diagnostics> {
+    parse_str_with(source, default_name, &ScriptDirs::new(base_dir, &[]))
+}
+
+/// Like [`parse_str`], reading script files only from inside `scripts`.
+pub fn parse_str_with(source: &str, default_name: &str, scripts: &ScriptDirs) -> Result<Topology, Diagnostics> {
     if source.len() > MAX_TOPOLOGY_BYTES {
         return Err(Diagnostics(vec![Diagnostic::global(format!(
             "topology is {} bytes, more than the {MAX_TOPOLOGY_BYTES}-byte limit",
             source.len()
         ))]));
+    }
+    // An empty document parses as a topology with nothing in it, and applying
+    // that tears every node down. Nobody means that by an empty file or body
+    // (a truncated upload, a wrong path, `echo > file`): refuse it.
+    if is_empty_document(source) {
+        return Err(Diagnostics(vec![
+            Diagnostic::global("the topology is empty: no nodes, segments or links").with_hint(
+                "a topology needs at least `nodes:` and `links:`; to stop the appliance, stop `faultmesh run`",
+            ),
+        ]));
     }
     let options = serde_saphyr::options! {
         budget: serde_saphyr::budget! {
@@ -66,11 +83,25 @@ pub fn parse_str(source: &str, default_name: &str, base_dir: Option<&Path>) -> R
         Ok(c) => c,
         Err(e) => return Err(Diagnostics(vec![yaml_error(&e)])),
     };
-    validate::validate(cfg, default_name, base_dir)
+    validate::validate(cfg, default_name, scripts)
+}
+
+/// True when `source` holds no YAML content: only whitespace, comments and
+/// document markers.
+fn is_empty_document(source: &str) -> bool {
+    source.lines().map(str::trim).all(|l| l.is_empty() || l.starts_with('#') || l == "---" || l == "...")
 }
 
 /// Reads and validates a topology file.
 pub fn load_file(path: &Path) -> Result<(Topology, String), (Diagnostics, String)> {
+    load_file_with(path, &[])
+}
+
+/// Like [`load_file`], also allowing scripts from `script_dirs`.
+pub fn load_file_with(
+    path: &Path,
+    script_dirs: &[std::path::PathBuf],
+) -> Result<(Topology, String), (Diagnostics, String)> {
     let source = match std::fs::read_to_string(path) {
         Ok(s) => s,
         Err(e) => {
@@ -88,7 +119,7 @@ pub fn load_file(path: &Path) -> Result<(Topology, String), (Diagnostics, String
         .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
         .collect::<String>();
     let base = path.parent().map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p });
-    match parse_str(&source, &default_name, base) {
+    match parse_str_with(&source, &default_name, &ScriptDirs::new(base, script_dirs)) {
         Ok(t) => Ok((t, source)),
         Err(d) => Err((d, source)),
     }

@@ -161,7 +161,8 @@ pub struct ScriptRef {
     pub path: PathBuf,
     /// The path as written (or a label for inline source).
     pub file: String,
-    /// Inline source (scripts attached through the API); read from `path` otherwise.
+    /// The script's text: read from `path` at validation (so what was checked
+    /// is what runs), or given inline (`path` empty).
     pub source: Option<String>,
     /// Parameters.
     pub params: BTreeMap<String, serde_json::Value>,
@@ -403,7 +404,12 @@ impl Serialize for Topology {
 
 fn script_json(sc: &ScriptRef) -> serde_json::Value {
     let mut so = serde_json::Map::new();
-    so.insert("file".into(), sc.file.clone().into());
+    // A script that came inline goes back out inline, so the topology read
+    // from the API can be sent back unchanged.
+    match (&sc.source, sc.path.as_os_str().is_empty()) {
+        (Some(src), true) => so.insert("source".into(), src.clone().into()),
+        _ => so.insert("file".into(), sc.file.clone().into()),
+    };
     if !sc.params.is_empty() {
         so.insert("params".into(), serde_json::to_value(&sc.params).unwrap_or_default());
     }

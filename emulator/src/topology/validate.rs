@@ -11,21 +11,28 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::PathBuf;
 
 use serde_saphyr::{Location, Spanned};
 
 use super::config::{Cidr, ImpairmentsConfig, LinkConfig, NodeConfig, TopologyConfig};
 use super::diag::{Diagnostic, Diagnostics};
 use super::model::*;
+use super::scripts::ScriptDirs;
 use crate::impair::Impairments;
+use crate::names::{self, NameKind};
 use crate::wire::Mac;
 
-fn valid_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
-        && s.len() <= 40
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+/// Reports `name` at `at` if it breaks the grammar of [`names`]; returns
+/// whether it was fine.
+fn check_name(cx: &mut Ctx, kind: NameKind, name: &Spanned<String>) -> bool {
+    match names::check(kind, &name.value) {
+        Ok(()) => true,
+        Err(e) => {
+            cx.err(Diagnostic::spanned(name, e.to_string()).hint(kind.hint()));
+            false
+        }
+    }
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -64,42 +71,28 @@ impl Ctx {
 }
 
 /// Turns the file into a model, or returns every problem found.
-pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>) -> Result<Topology, Diagnostics> {
+pub fn validate(cfg: TopologyConfig, default_name: &str, scripts: &ScriptDirs) -> Result<Topology, Diagnostics> {
     let mut cx = Ctx { diags: Diagnostics::default() };
     let name = match &cfg.name {
-        Some(n) if !valid_name(&n.value) => {
-            cx.err(
-                Diagnostic::spanned(n, format!("invalid topology name `{}`", n.value))
-                    .hint("use letters, digits, `-`, `_` or `.` (at most 40 characters)"),
-            );
+        Some(n) => {
+            check_name(&mut cx, NameKind::Topology, n);
             n.value.clone()
         }
-        Some(n) => n.value.clone(),
-        None => default_name.to_string(),
+        // The default comes from a file name: make it fit rather than refuse
+        // a file called `my lab.yaml`.
+        None => names::sanitize(default_name, NameKind::Topology),
     };
 
     // ---- names -------------------------------------------------------------
     let mut node_ids: HashMap<String, NodeId> = HashMap::new();
     let mut seg_ids: HashMap<String, SegmentId> = HashMap::new();
     for (key, _) in &cfg.nodes.0 {
-        if !valid_name(&key.value) {
-            cx.err(
-                Diagnostic::spanned(key, format!("invalid node name `{}`", key.value)).hint(
-                    "use letters, digits, `-`, `_` or `.`, starting with a letter or digit (at most 40 characters)",
-                ),
-            );
-        }
+        check_name(&mut cx, NameKind::Node, key);
         let id = node_ids.len();
         node_ids.entry(key.value.clone()).or_insert(id);
     }
     for (key, _) in &cfg.segments.0 {
-        if !valid_name(&key.value) {
-            cx.err(
-                Diagnostic::spanned(key, format!("invalid segment name `{}`", key.value)).hint(
-                    "use letters, digits, `-`, `_` or `.`, starting with a letter or digit (at most 40 characters)",
-                ),
-            );
-        }
+        check_name(&mut cx, NameKind::Segment, key);
         if node_ids.contains_key(&key.value) {
             cx.err(
                 Diagnostic::spanned(key, format!("duplicate name `{}`: a node already has it", key.value))
@@ -111,12 +104,7 @@ pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>
     }
     let mut link_names: HashMap<String, ()> = HashMap::new();
     for (key, _) in &cfg.links.0 {
-        if !valid_name(&key.value) {
-            cx.err(
-                Diagnostic::spanned(key, format!("invalid link name `{}`", key.value))
-                    .hint("use letters, digits, `-`, `_` or `.` (at most 40 characters)"),
-            );
-        }
+        check_name(&mut cx, NameKind::Link, key);
         link_names.insert(key.value.clone(), ());
     }
 
@@ -200,16 +188,16 @@ pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>
             }
         };
         let script = sc.script.as_ref().and_then(|s| {
-            if s.direction.is_some() {
+            if let Some(d) = &s.direction {
                 cx.err(
                     Diagnostic::spanned(
-                        &s.file,
+                        d,
                         "a segment script filters what enters the segment; `direction` applies to link scripts",
                     )
                     .hint("remove `direction`"),
                 );
             }
-            build_script(&mut cx, s, base_dir)
+            build_script(&mut cx, key, s, scripts)
         });
         segments.push(Segment {
             name: key.value.clone(),
@@ -251,7 +239,7 @@ pub fn validate(cfg: TopologyConfig, default_name: &str, base_dir: Option<&Path>
         let a = resolve(&mut cx, &lc.a);
         let b = resolve(&mut cx, &lc.b);
         let (a_to_b, b_to_a) = link_impairments(&mut cx, &key.value, lc);
-        let script = lc.script.as_ref().and_then(|s| build_script(&mut cx, s, base_dir));
+        let script = lc.script.as_ref().and_then(|s| build_script(&mut cx, key, s, scripts));
         let id = links.len();
         let (Some(a), Some(b)) = (a, b) else {
             any_unresolved = true;
@@ -425,6 +413,9 @@ fn build_node(
         labels: nc.labels.clone(),
         link: usize::MAX,
     };
+    if let Some(n) = &nc.netns {
+        check_name(cx, NameKind::Netns, n);
+    }
     let netns = nc.netns.as_ref().map(|n| n.value.clone());
     match kind {
         "host" => {
@@ -474,12 +465,7 @@ fn build_node(
             }
             match &nc.interface {
                 Some(i) => {
-                    if i.value.is_empty() || i.value.len() > 15 {
-                        cx.err(
-                            Diagnostic::spanned(i, format!("`{}` is not a valid interface name", i.value))
-                                .hint("Linux interface names have 1 to 15 characters"),
-                        );
-                    }
+                    check_name(cx, NameKind::Interface, i);
                     node.kind = NodeKind::Attach { interface: i.value.clone(), netns }
                 }
                 None => {
@@ -508,12 +494,7 @@ fn build_node(
                 );
             }
             if let Some(d) = &nc.device {
-                if d.value.is_empty() || d.value.len() > 15 {
-                    cx.err(
-                        Diagnostic::spanned(d, format!("`{}` is not a valid interface name", d.value))
-                            .hint("Linux interface names have 1 to 15 characters"),
-                    );
-                }
+                check_name(cx, NameKind::Interface, d);
             }
             node.kind = NodeKind::Device {
                 device: if kind == "tun" { DeviceKind::Tun } else { DeviceKind::Tap },
@@ -668,7 +649,12 @@ fn link_impairments(cx: &mut Ctx, link: &str, lc: &LinkConfig) -> (Impairments, 
     (ab, ba)
 }
 
-fn build_script(cx: &mut Ctx, s: &super::config::ScriptConfig, base_dir: Option<&Path>) -> Option<ScriptRef> {
+fn build_script(
+    cx: &mut Ctx,
+    owner: &Spanned<String>,
+    s: &super::config::ScriptConfig,
+    scripts: &ScriptDirs,
+) -> Option<ScriptRef> {
     let drop_on_error = match s.on_error.as_ref().map(|o| o.value.as_str()) {
         None | Some("pass") => false,
         Some("drop") => true,
@@ -696,18 +682,31 @@ fn build_script(cx: &mut Ctx, s: &super::config::ScriptConfig, base_dir: Option<
             [true, true]
         }
     };
-    let file = s.file.value.clone();
-    let path = match base_dir {
-        Some(b) if Path::new(&file).is_relative() => b.join(&file),
-        _ => Path::new(&file).to_path_buf(),
+    let (path, file, source) = match (&s.file, &s.source) {
+        (Some(f), None) => match scripts.read(&f.value) {
+            Ok((path, text)) => (path, f.value.clone(), text),
+            Err(e) => {
+                cx.err(Diagnostic::spanned(f, e.message).hint(e.hint));
+                return None;
+            }
+        },
+        (None, Some(src)) => (PathBuf::new(), format!("{}.lua", owner.value), src.value.clone()),
+        (Some(f), Some(_)) => {
+            cx.err(
+                Diagnostic::spanned(f, "a script has both `file` and `source`")
+                    .hint("give the path of a Lua file or its source, not both"),
+            );
+            return None;
+        }
+        (None, None) => {
+            cx.err(
+                Diagnostic::spanned(owner, format!("the script of `{}` has neither `file` nor `source`", owner.value))
+                    .hint("e.g. `script: {file: lua/drop_nth_syn.lua}` or `script: {source: \"function filter(pkt) return PASS end\"}`"),
+            );
+            return None;
+        }
     };
-    if base_dir.is_some() && !path.is_file() {
-        cx.err(
-            Diagnostic::spanned(&s.file, format!("script `{file}` not found (looked at {})", path.display()))
-                .hint("paths are relative to the topology file"),
-        );
-    }
-    Some(ScriptRef { path, file, source: None, params: s.params.clone(), drop_on_error, directions })
+    Some(ScriptRef { path, file, source: Some(source), params: s.params.clone(), drop_on_error, directions })
 }
 
 /// The L2 broadcast domain of every segment: switches joined by links share
