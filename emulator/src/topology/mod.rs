@@ -68,7 +68,7 @@ pub fn parse_str_with(source: &str, default_name: &str, scripts: &ScriptDirs) ->
     // (a truncated upload, a wrong path, `echo > file`): refuse it.
     if is_empty_document(source) {
         return Err(Diagnostics(vec![
-            Diagnostic::global("the topology is empty: no nodes, segments or links").with_hint(
+            Diagnostic::global("the topology is empty: no nodes, segments or links").hint(
                 "a topology needs at least `nodes:` and `links:`; to stop the appliance, stop `faultmesh run`",
             ),
         ]));
