@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use faultmesh_emulator::topology::{self, Endpoint};
 
-pub(crate) fn run(files: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(files: &[PathBuf], json: bool, scripts_dir: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut ok = true;
     for f in files {
         let name = f.display().to_string();
-        match topology::load_file(f) {
+        match topology::load_file_with(f, scripts_dir) {
             Ok((t, _)) => {
                 if json {
                     println!("{}", serde_json::to_string_pretty(&t)?);
