@@ -42,16 +42,20 @@ pub enum DropReason {
     ScriptError,
     /// The link was removed by a reload while the packet was queued.
     LinkRemoved,
-    /// The next hop's address could not be resolved (ARP/ND).
+    /// The next hop's address did not resolve (ARP/ND) within the resolve
+    /// timeout; the router held the packet until then.
     Unresolved,
     /// The frame was dropped by the segment on purpose (e.g. a switch
     /// filtering a frame back to its own port, link-local control traffic).
     Filtered,
+    /// The router's queue for an unresolved next hop (or its table of
+    /// next hops waiting to resolve) was full.
+    NeighborQueueFull,
 }
 
 impl DropReason {
     /// Every reason, in counter order.
-    pub const ALL: [DropReason; 16] = [
+    pub const ALL: [DropReason; 17] = [
         DropReason::Loss,
         DropReason::QueueFull,
         DropReason::DelayLineFull,
@@ -68,6 +72,7 @@ impl DropReason {
         DropReason::LinkRemoved,
         DropReason::Unresolved,
         DropReason::Filtered,
+        DropReason::NeighborQueueFull,
     ];
     /// Number of reasons.
     pub const COUNT: usize = Self::ALL.len();
@@ -91,6 +96,7 @@ impl DropReason {
             DropReason::LinkRemoved => "link_removed",
             DropReason::Unresolved => "unresolved",
             DropReason::Filtered => "filtered",
+            DropReason::NeighborQueueFull => "neighbor_queue_full",
         }
     }
 

@@ -19,6 +19,13 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
 
+mod neighbor;
+
+pub use neighbor::{
+    Answer, ENTRY_LIFETIME_NS, LEARNED_ROUTE_LIFETIME_NS, NEIGHBOR_CACHE_MAX, NeighborCache, PENDING_PER_TARGET,
+    PENDING_TARGETS_MAX, RESOLVE_TIMEOUT_NS, SOLICIT_INTERVAL_NS,
+};
+
 use crate::counters::{DirCounters, DropReason, NodeCounters, SegmentCounters};
 use crate::fault::{FaultEffect, PartitionEffect};
 use crate::forward::{Action, Lpm, MacTable, Port, RouteEntry, RuleTable, flow_hash};
@@ -32,10 +39,6 @@ use crate::wire::{self, L3, Mac, PacketInfo, build, ethertype, ipproto};
 
 /// Default bound of a node's transmit queue, in frames.
 pub const DEFAULT_TX_LIMIT: usize = 8192;
-/// Packets held per unresolved neighbour.
-const PENDING_PER_NEIGHBOR: usize = 16;
-/// How long a neighbour resolution may take.
-const RESOLVE_TIMEOUT_NS: u64 = 1_000_000_000;
 
 struct NodeState {
     name: String,
@@ -59,17 +62,12 @@ impl LinkState {
     }
 }
 
-struct Pending {
-    since: Instant,
-    packets: Vec<(Packet, Port)>,
-}
-
 struct Router {
     addrs: Vec<Cidr>,
     lpm: Lpm,
-    neigh: HashMap<IpAddr, (Mac, Instant)>,
-    learned: HashMap<IpAddr, RouteEntry>,
-    pending: HashMap<IpAddr, Pending>,
+    /// Neighbours, learned routes and packets waiting for a resolution
+    /// (each held with its egress port).
+    neighbors: NeighborCache<(Packet, Port)>,
 }
 
 enum SegKind {
@@ -86,6 +84,15 @@ struct SegState {
     toward: Vec<Option<(Port, Option<SegmentId>)>>,
     rules: RuleTable,
     counters: SegmentCounters,
+}
+
+/// What a timer of the engine serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    /// A link direction's pipeline (index `link * 2 + dir`).
+    Dir(usize),
+    /// A router's packets waiting for a neighbour resolution.
+    Neighbors(SegmentId),
 }
 
 enum Work {
@@ -149,6 +156,10 @@ pub struct SegmentSnapshot {
     pub counters: SegmentCounters,
     /// Learned MACs (switch) or neighbours (router).
     pub table_entries: usize,
+    /// Neighbours the router's size cap forced out (0 for a switch).
+    pub neighbor_evictions: u64,
+    /// Packets the router holds for a next hop that has not resolved yet.
+    pub neighbor_pending_packets: usize,
 }
 
 /// Everything countable, copied out of the engine.
@@ -170,8 +181,11 @@ pub struct Engine {
     nodes: Vec<NodeState>,
     segs: Vec<SegState>,
     links: Vec<LinkState>,
-    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    timers: BinaryHeap<Reverse<(Instant, Timer)>>,
+    /// The earliest instant pushed for each link direction, if any.
     armed: Vec<Option<Instant>>,
+    /// The same for each segment's neighbour timer.
+    armed_segs: Vec<Option<Instant>>,
     tx: Vec<VecDeque<Packet>>,
     tx_limit: usize,
     work: VecDeque<Work>,
@@ -238,6 +252,7 @@ impl Engine {
             nodes,
             segs: Vec::new(),
             armed: vec![None; links.len() * 2],
+            armed_segs: vec![None; topo.segments.len()],
             links,
             timers: BinaryHeap::new(),
             tx: (0..topo.nodes.len()).map(|_| VecDeque::new()).collect(),
@@ -359,10 +374,18 @@ impl Engine {
                 fix(p);
             }
         }
+        // Segments are rebuilt: packets a router held for a resolution go.
+        for seg in &mut self.segs {
+            if let SegKind::Router(r) = &mut seg.kind {
+                report.packets_dropped +=
+                    r.neighbors.drain_pending().map(|(p, _)| u64::from(p.segments())).sum::<u64>();
+            }
+        }
         self.segs = build_segments(topo);
         self.partitions.clear();
         self.timers.clear();
         self.armed = vec![None; self.links.len() * 2];
+        self.armed_segs = vec![None; self.segs.len()];
         for d in 0..self.links.len() * 2 {
             self.rearm(d);
         }
@@ -467,19 +490,53 @@ impl Engine {
         if let Some(t) = self.links[l].dirs[dir].poll_timeout() {
             if self.armed[d].is_none_or(|a| t < a) {
                 self.armed[d] = Some(t);
-                self.timers.push(Reverse((t, d)));
+                self.timers.push(Reverse((t, Timer::Dir(d))));
             }
         }
+    }
+
+    /// Arms router `s`'s neighbour timer, so that packets waiting for a
+    /// resolution are dropped on time even if no other packet arrives.
+    fn rearm_neighbors(&mut self, s: SegmentId) {
+        let SegKind::Router(r) = &self.segs[s].kind else { return };
+        if let Some(t) = r.neighbors.poll_timeout() {
+            if self.armed_segs[s].is_none_or(|a| t < a) {
+                self.armed_segs[s] = Some(t);
+                self.timers.push(Reverse((t, Timer::Neighbors(s))));
+            }
+        }
+    }
+
+    /// Drops (and counts) what router `s` held for a next hop that did not
+    /// resolve in time.
+    fn expire_neighbors(&mut self, s: SegmentId, now: Instant) {
+        let seg = &mut self.segs[s];
+        let SegKind::Router(r) = &mut seg.kind else { return };
+        let counters = &mut seg.counters;
+        r.neighbors.expire(now, |(p, _)| {
+            counters.drops.add(DropReason::Unresolved, u64::from(p.segments()), p.wire_bytes(0));
+        });
     }
 
     /// Releases everything due by `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = self.now.max(now);
-        while let Some(&Reverse((t, d))) = self.timers.peek() {
+        while let Some(&Reverse((t, timer))) = self.timers.peek() {
             if t > now {
                 break;
             }
             self.timers.pop();
+            let d = match timer {
+                Timer::Dir(d) => d,
+                Timer::Neighbors(s) => {
+                    if self.armed_segs[s] == Some(t) {
+                        self.armed_segs[s] = None;
+                        self.expire_neighbors(s, now);
+                        self.rearm_neighbors(s);
+                    }
+                    continue;
+                }
+            };
             if self.armed[d] != Some(t) {
                 continue;
             }
@@ -755,11 +812,8 @@ impl Engine {
                 let other = if l.a == Endpoint::Segment(s) { l.b } else { l.a };
                 let from_router = matches!(other, Endpoint::Segment(x) if self.topo.segments[x].is_router());
                 if !from_router && r.lpm.lookup(info.src_ip).is_none() {
-                    r.neigh.insert(info.src_ip, (info.src_mac, at));
-                    if let Some(p) = self.segs[s].ports.iter().copied().find(|p| p.link == in_link) {
-                        if let SegKind::Router(r) = &mut self.segs[s].kind {
-                            r.learned.insert(info.src_ip, RouteEntry { port: p, node: None });
-                        }
+                    if let Some(p) = self.port_of(s, in_link) {
+                        self.learn_neighbor(s, info.src_ip, info.src_mac, Some(p), at);
                     }
                 }
             }
@@ -770,7 +824,11 @@ impl Engine {
             }
         }
         let SegKind::Router(r) = &self.segs[s].kind else { return };
-        let entry = r.learned.get(&info.dst_ip).copied().or_else(|| r.lpm.lookup(info.dst_ip));
+        let entry = r
+            .neighbors
+            .route(info.dst_ip, at)
+            .map(|port| RouteEntry { port, node: None })
+            .or_else(|| r.lpm.lookup(info.dst_ip));
         let Some(entry) = entry else {
             self.seg_drop(s, &pkt, DropReason::NoRoute);
             if !local {
@@ -786,72 +844,61 @@ impl Engine {
         // Next-hop MAC: the next router on the path, the destination node, or a
         // learned neighbour.
         let via_router = self.segs[s].toward_router(entry);
-        let dst_mac = match via_router {
+        let known = match via_router {
             Some(r) => Some(self.segs[r].mac),
-            None => entry.node.and_then(|n| self.nodes[n].mac).or_else(|| match &self.segs[s].kind {
-                SegKind::Router(r) => r.neigh.get(&info.dst_ip).map(|x| x.0),
-                SegKind::Switch(_) => None,
-            }),
+            None => entry.node.and_then(|n| self.nodes[n].mac),
         };
-        match dst_mac {
-            Some(m) => {
+        let answer = match (known, &self.segs[s].kind) {
+            (Some(m), _) => Answer::Found(m),
+            (None, SegKind::Router(r)) => r.neighbors.lookup(info.dst_ip, at),
+            (None, SegKind::Switch(_)) => Answer::NotFound,
+        };
+        match answer {
+            Answer::Found(m) => {
                 wire::set_macs(pkt.data_mut(), m, seg_mac);
                 self.send_port(s, entry.port, pkt, at);
             }
-            None => self.resolve(s, entry.port, info.dst_ip, pkt, at),
+            Answer::NotFound | Answer::RateLimited => self.resolve(s, entry.port, info.dst_ip, pkt, at),
         }
     }
 
+    /// Holds `pkt` until `target` resolves, asking for it (ARP request or
+    /// neighbour solicitation) at most once per [`SOLICIT_INTERVAL_NS`].
     fn resolve(&mut self, s: SegmentId, port: Port, target: IpAddr, pkt: Packet, at: Instant) {
+        // Drop what is overdue first, so an expired queue does not refuse
+        // (or rate-limit) a fresh attempt.
+        self.expire_neighbors(s, at);
         let seg_mac = self.segs[s].mac;
         let SegKind::Router(r) = &mut self.segs[s].kind else { return };
-        let mut send_request = false;
-        let mut expired = Vec::new();
-        let e = r.pending.entry(target).or_insert_with(|| {
-            send_request = true;
-            Pending { since: at, packets: Vec::new() }
-        });
-        if at.nanos_since(e.since) > RESOLVE_TIMEOUT_NS {
-            expired = std::mem::take(&mut e.packets);
-            e.since = at;
-            send_request = true;
-        }
-        let refused = if e.packets.len() < PENDING_PER_NEIGHBOR {
-            e.packets.push((pkt, port));
-            None
-        } else {
-            Some(pkt)
-        };
+        let refused = r.neighbors.hold(target, (pkt, port), at).err();
+        let ask = r.neighbors.lookup(target, at) == Answer::NotFound && r.neighbors.solicited(target, at);
         let our = source_for(&r.addrs, target);
-        for (p, _) in &expired {
-            self.segs[s].counters.drops.add(DropReason::Unresolved, u64::from(p.segments()), p.wire_bytes(0));
+        if let Some((p, _)) = refused {
+            self.seg_drop(s, &p, DropReason::NeighborQueueFull);
         }
-        if let Some(p) = refused {
-            self.seg_drop(s, &p, DropReason::Unresolved);
-        }
-        if send_request {
+        self.rearm_neighbors(s);
+        if ask {
             let req = match (target, our) {
-                (IpAddr::V4(t), Some(IpAddr::V4(o))) => Some(build::arp_request(seg_mac, o, t)),
-                (IpAddr::V4(t), _) => Some(build::arp_request(seg_mac, Ipv4Addr::UNSPECIFIED, t)),
-                (IpAddr::V6(t), Some(IpAddr::V6(o))) => Some(build::neighbor_solicit(seg_mac, o, t)),
-                (IpAddr::V6(t), _) => Some(build::neighbor_solicit(seg_mac, link_local(seg_mac), t)),
+                (IpAddr::V4(t), Some(IpAddr::V4(o))) => build::arp_request(seg_mac, o, t),
+                (IpAddr::V4(t), _) => build::arp_request(seg_mac, Ipv4Addr::UNSPECIFIED, t),
+                (IpAddr::V6(t), Some(IpAddr::V6(o))) => build::neighbor_solicit(seg_mac, o, t),
+                (IpAddr::V6(t), _) => build::neighbor_solicit(seg_mac, link_local(seg_mac), t),
             };
-            if let Some(f) = req {
-                self.segs[s].counters.answered += 1;
-                self.send_port(s, port, Packet::from_slice(&f), at);
-            }
+            self.segs[s].counters.answered += 1;
+            self.send_port(s, port, Packet::from_slice(&req), at);
         }
     }
 
-    fn learn_neighbor(&mut self, s: SegmentId, ip: IpAddr, mac: Mac, at: Instant) {
+    /// Records that `ip` is at `mac` (behind `port` when learned from routed
+    /// traffic) and sends what waited for it.
+    fn learn_neighbor(&mut self, s: SegmentId, ip: IpAddr, mac: Mac, port: Option<Port>, at: Instant) {
         if mac.is_multicast() || mac == Mac::ZERO || ip.is_unspecified() {
             return;
         }
         let SegKind::Router(r) = &mut self.segs[s].kind else { return };
-        r.neigh.insert(ip, (mac, at));
-        let Some(p) = r.pending.remove(&ip) else { return };
+        let waiting = r.neighbors.fill(ip, mac, port, at);
         let seg_mac = self.segs[s].mac;
-        for (mut pkt, port) in p.packets {
+        for (mut pkt, port) in waiting {
             wire::set_macs(pkt.data_mut(), mac, seg_mac);
             self.send_port(s, port, pkt, at);
         }
@@ -859,14 +906,17 @@ impl Engine {
 
     /// True when router `s` should answer for `target` asked on `in_link`:
     /// its own address, or (proxy) an address it routes out another port.
-    fn answers_for(&self, s: SegmentId, in_link: LinkId, target: IpAddr) -> bool {
+    fn answers_for(&self, s: SegmentId, in_link: LinkId, target: IpAddr, at: Instant) -> bool {
         let SegKind::Router(r) = &self.segs[s].kind else {
             return false;
         };
         if r.addrs.iter().any(|a| a.addr == target) {
             return true;
         }
-        r.learned.get(&target).copied().or_else(|| r.lpm.lookup(target)).is_some_and(|e| e.port.link != in_link)
+        r.neighbors
+            .route(target, at)
+            .or_else(|| r.lpm.lookup(target).map(|e| e.port))
+            .is_some_and(|p| p.link != in_link)
     }
 
     fn router_arp(&mut self, s: SegmentId, in_link: LinkId, pkt: &Packet, info: &PacketInfo, at: Instant) {
@@ -875,8 +925,8 @@ impl Engine {
             return;
         };
         let (sender_mac, sender_ip, target) = (arp.sender_mac(), arp.sender_ip(), arp.target_ip());
-        self.learn_neighbor(s, IpAddr::V4(sender_ip), sender_mac, at);
-        if arp.op() == 1 && sender_ip != target && self.answers_for(s, in_link, IpAddr::V4(target)) {
+        self.learn_neighbor(s, IpAddr::V4(sender_ip), sender_mac, None, at);
+        if arp.op() == 1 && sender_ip != target && self.answers_for(s, in_link, IpAddr::V4(target), at) {
             let reply = build::arp_reply(self.segs[s].mac, target, sender_mac, sender_ip);
             if let Some(p) = self.port_of(s, in_link) {
                 self.segs[s].counters.answered += 1;
@@ -914,9 +964,9 @@ impl Engine {
             (135, Some(t)) => {
                 let IpAddr::V6(src) = info.src_ip else { return };
                 if let Some(m) = lladdr {
-                    self.learn_neighbor(s, info.src_ip, m, at);
+                    self.learn_neighbor(s, info.src_ip, m, None, at);
                 }
-                if src.is_unspecified() || !self.answers_for(s, in_link, IpAddr::V6(t)) {
+                if src.is_unspecified() || !self.answers_for(s, in_link, IpAddr::V6(t), at) {
                     self.seg_drop(s, pkt, DropReason::Filtered);
                     return;
                 }
@@ -927,7 +977,7 @@ impl Engine {
                 }
             }
             (136, Some(t)) => {
-                self.learn_neighbor(s, IpAddr::V6(t), lladdr.unwrap_or(info.src_mac), at);
+                self.learn_neighbor(s, IpAddr::V6(t), lladdr.unwrap_or(info.src_mac), None, at);
             }
             _ => self.seg_drop(s, pkt, DropReason::Filtered),
         }
@@ -1055,7 +1105,15 @@ impl Engine {
                     counters: s.counters,
                     table_entries: match &s.kind {
                         SegKind::Switch(m) => m.len(),
-                        SegKind::Router(r) => r.neigh.len(),
+                        SegKind::Router(r) => r.neighbors.len(),
+                    },
+                    neighbor_evictions: match &s.kind {
+                        SegKind::Switch(_) => 0,
+                        SegKind::Router(r) => r.neighbors.evictions(),
+                    },
+                    neighbor_pending_packets: match &s.kind {
+                        SegKind::Switch(_) => 0,
+                        SegKind::Router(r) => r.neighbors.pending_len(),
                     },
                 })
                 .collect(),
@@ -1253,13 +1311,7 @@ fn build_segments(topo: &Topology) -> Vec<SegState> {
                         lpm.insert(r.prefix, RouteEntry { port: p, node: Some(r.via) }, false);
                     }
                 }
-                SegKind::Router(Box::new(Router {
-                    addrs: addresses.clone(),
-                    lpm,
-                    neigh: HashMap::new(),
-                    learned: HashMap::new(),
-                    pending: HashMap::new(),
-                }))
+                SegKind::Router(Box::new(Router { addrs: addresses.clone(), lpm, neighbors: NeighborCache::default() }))
             }
         };
         let rules = match &seg.kind {

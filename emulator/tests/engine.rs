@@ -373,6 +373,66 @@ fn ipv6_is_routed() {
     assert_eq!(info.dst_mac, mac_of(&t, "b"));
 }
 
+/// A next hop that never answers: the router asks once per second, holds a
+/// few packets, and drops them on its own timer, with no further packet.
+#[test]
+fn unresolved_next_hops_are_asked_once_held_briefly_and_dropped_on_time() {
+    use faultmesh_emulator::engine::{ENTRY_LIFETIME_NS, PENDING_PER_TARGET, RESOLVE_TIMEOUT_NS};
+    let t = topo(ROUTED);
+    let (a, b) = (t.node_index("a").unwrap(), t.node_index("b").unwrap());
+    let (rmac, bmac) = (seg_mac(&t, "r"), mac_of(&t, "b"));
+    let mut sim = EngineSim::new(&t);
+    // An address no table knows speaks through a's port: the router learns
+    // where it is and its MAC.
+    let stranger = Mac([2, 0x77, 0, 0, 0, 1]);
+    sim.send(a, udp4(stranger, rmac, "10.0.1.77", "10.0.2.2", 1, 64, 10), Instant::ZERO);
+    sim.run_to_completion();
+    assert_eq!(sim.take(b).len(), 1);
+    // While the MAC is fresh, replies go straight to it.
+    sim.send(b, udp4(bmac, rmac, "10.0.2.2", "10.0.1.77", 1, 64, 10), Instant::from_millis(100));
+    sim.run_to_completion();
+    let got = sim.take(a);
+    assert_eq!(got.len(), 1);
+    assert_eq!(wire::parse(got[0].0.data()).unwrap().dst_mac, stranger);
+    // A minute of silence: the MAC is stale, the learned route is not. Five
+    // packets: one request, PENDING_PER_TARGET held, the rest refused.
+    let t0 = Instant::from_nanos(ENTRY_LIFETIME_NS + 1_000_000_000);
+    for i in 0..5u64 {
+        sim.send(b, udp4(bmac, rmac, "10.0.2.2", "10.0.1.77", 1, 64, 10), t0.add_nanos(i * 1_000_000));
+    }
+    // Run only to just before the deadline: the request went out, the held
+    // packets are still held.
+    let deadline = t0.add_nanos(5_000_000 + RESOLVE_TIMEOUT_NS); // first held at t0 + 5 ms (lb's delay)
+    sim.run_until(Instant::from_nanos(deadline.as_nanos() - 1));
+    let asked: Vec<_> = sim.take(a).into_iter().map(|(p, _)| wire::parse(p.data()).unwrap()).collect();
+    assert_eq!(asked.len(), 1, "one request per target per interval");
+    assert_eq!((asked[0].l3, asked[0].arp_op, asked[0].src_mac), (L3::Arp, 1, rmac));
+    let seg = |sim: &EngineSim| sim.engine.snapshot().segments[0].clone();
+    assert_eq!(seg(&sim).neighbor_pending_packets, PENDING_PER_TARGET);
+    assert_eq!(seg(&sim).counters.drops.get(DropReason::NeighborQueueFull), 5 - PENDING_PER_TARGET as u64);
+    assert_eq!(seg(&sim).counters.drops.get(DropReason::Unresolved), 0);
+    // Nothing else arrives, yet the engine wakes for the deadline and drops them.
+    assert!(sim.engine.poll_timeout().is_some());
+    sim.run_to_completion();
+    assert_eq!(sim.engine.poll_timeout(), None);
+    assert_eq!(seg(&sim).neighbor_pending_packets, 0);
+    assert_eq!(seg(&sim).counters.drops.get(DropReason::Unresolved), PENDING_PER_TARGET as u64);
+    assert!(sim.take(a).is_empty());
+    // An answer in time releases what waits, addressed to the new MAC.
+    let t1 = deadline.add_nanos(RESOLVE_TIMEOUT_NS);
+    sim.send(b, udp4(bmac, rmac, "10.0.2.2", "10.0.1.77", 1, 64, 10), t1);
+    sim.run_until(t1.add_nanos(30_000_000));
+    assert_eq!(sim.take(a).len(), 1, "a new request");
+    let moved = Mac([2, 0x77, 0, 0, 0, 2]);
+    let reply = build::arp_reply(moved, Ipv4Addr::new(10, 0, 1, 77), rmac, Ipv4Addr::new(10, 0, 1, 1));
+    sim.send(a, Packet::from_slice(&reply), t1.add_nanos(30_000_000));
+    sim.run_to_completion();
+    let got = sim.take(a);
+    assert_eq!(got.len(), 1);
+    assert_eq!(wire::parse(got[0].0.data()).unwrap().dst_mac, moved);
+    assert_eq!(seg(&sim).counters.drops.get(DropReason::Unresolved), PENDING_PER_TARGET as u64);
+}
+
 mod reload_and_faults {
     use super::*;
     use faultmesh_emulator::fault::{EffectKind, FaultEffect, PartitionEffect};
