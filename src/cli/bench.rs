@@ -21,8 +21,9 @@ use faultmesh_api::{ApplianceBackend, Backend, ScriptHook, ScriptTarget};
 use faultmesh_emulator::impair::{DelaySpec, Impairments, LossSpec, RateSpec};
 use faultmesh_emulator::io::appliance::Appliance;
 use faultmesh_emulator::io::dataplane::{LoopStats, Options};
+use faultmesh_emulator::io::netlink::{self, NetlinkOp};
 use faultmesh_emulator::io::{netns, sys};
-use faultmesh_emulator::topology::{self, ScriptRef, Topology};
+use faultmesh_emulator::topology::{self, Cidr, ScriptRef, Topology};
 use faultmesh_scripting::LuaScripts;
 use serde_json::{Value, json};
 
@@ -64,43 +65,28 @@ impl KernelLab {
     fn new(prefix: &str) -> anyhow::Result<KernelLab> {
         let lab = KernelLab { prefix: prefix.to_string() };
         let (c, r, s) = (lab.ns("kc"), lab.ns("kr"), lab.ns("ks"));
-        netns::ip_batch(
-            None,
-            &[
-                format!("netns add {c}"),
-                format!("netns add {r}"),
-                format!("netns add {s}"),
-                format!("link add c0 netns {c} type veth peer name r0 netns {r}"),
-                format!("link add s0 netns {s} type veth peer name r1 netns {r}"),
-            ],
-        )?;
-        netns::ip_batch(
-            Some(&c),
-            &[
-                "link set lo up".into(),
-                "link set c0 up".into(),
-                "addr add 10.88.1.2/24 dev c0".into(),
-                "route add 0.0.0.0/0 via 10.88.1.1".into(),
-            ],
-        )?;
-        netns::ip_batch(
-            Some(&s),
-            &[
-                "link set lo up".into(),
-                "link set s0 up".into(),
-                "addr add 10.88.2.2/24 dev s0".into(),
-                "route add 0.0.0.0/0 via 10.88.2.1".into(),
-            ],
-        )?;
-        netns::ip_batch(
-            Some(&r),
-            &[
-                "link set r0 up".into(),
-                "link set r1 up".into(),
-                "addr add 10.88.1.1/24 dev r0".into(),
-                "addr add 10.88.2.1/24 dev r1".into(),
-            ],
-        )?;
+        for ns in [&c, &r, &s] {
+            netns::add(ns)?;
+        }
+        let veth = |name: &str, netns: &str, peer: &str, peer_netns: &str| NetlinkOp::CreateVeth {
+            name: name.into(),
+            netns: netns.into(),
+            peer: peer.into(),
+            peer_netns: peer_netns.into(),
+            mtu_bytes: 1500,
+        };
+        let up = |dev: &str| NetlinkOp::SetLinkUp { dev: dev.into(), mac: None, mtu_bytes: None };
+        let addr = |dev: &str, a: &str| -> anyhow::Result<NetlinkOp> {
+            let (ip, len) = a.split_once('/').context("address")?;
+            Ok(NetlinkOp::AddAddress { dev: dev.into(), addr: Cidr { addr: ip.parse()?, prefix: len.parse()? } })
+        };
+        let route = |dev: &str, via: &str| -> anyhow::Result<NetlinkOp> {
+            Ok(NetlinkOp::AddDefaultRoute { dev: dev.into(), via: via.parse()? })
+        };
+        netlink::apply(None, &[veth("c0", &c, "r0", &r), veth("s0", &s, "r1", &r)])?;
+        netlink::apply(Some(&c), &[up("lo"), up("c0"), addr("c0", "10.88.1.2/24")?, route("c0", "10.88.1.1")?])?;
+        netlink::apply(Some(&s), &[up("lo"), up("s0"), addr("s0", "10.88.2.2/24")?, route("s0", "10.88.2.1")?])?;
+        netlink::apply(Some(&r), &[up("r0"), up("r1"), addr("r0", "10.88.1.1/24")?, addr("r1", "10.88.2.1/24")?])?;
         netns::sysctl(Some(&r), "net/ipv4/ip_forward", "1")?;
         Ok(lab)
     }
@@ -143,6 +129,9 @@ impl KernelLab {
 impl KernelLab {
     /// Packets the router has sent towards the server so far.
     fn forwarded_packets(&self) -> anyhow::Result<u64> {
+        // `ip netns exec` (argument vector, constant names) because it
+        // remounts /sys for the namespace: a setns'd thread would read the
+        // counters of faultmesh's own namespace.
         let out = Command::new("ip")
             .args(["netns", "exec", &self.ns("kr"), "cat", "/sys/class/net/r1/statistics/tx_packets"])
             .output()?;
@@ -208,7 +197,7 @@ fn rate_run(
 impl Drop for KernelLab {
     fn drop(&mut self) {
         for n in ["kc", "kr", "ks"] {
-            let _ = netns::ip(&["netns", "del", &self.ns(n)]);
+            let _ = netns::del(&self.ns(n));
         }
     }
 }
@@ -219,6 +208,8 @@ fn shaping(bps: u64) -> (u64, u64) {
     ((bps / 8 / 250).max(3028), (bps / 8 / 10).max(15_140))
 }
 
+/// `ip netns exec` (argument vectors, names built here) is how the bench runs
+/// external tools inside a namespace; no topology text reaches it.
 fn iperf3(client_ns: &str, server_ns: &str, server: &str, args: &[&str]) -> anyhow::Result<Value> {
     let mut srv = Command::new("ip")
         .args(["netns", "exec", server_ns, "iperf3", "-s", "-1", "-B", server])
@@ -303,6 +294,7 @@ fn steal_ticks() -> Option<u64> {
     stat.lines().next()?.split_whitespace().nth(8)?.parse().ok()
 }
 
+/// Runs `ping` in namespace `c` through `ip netns exec`, as [`iperf3`] does.
 fn rtt_ms(c: &str) -> anyhow::Result<f64> {
     let _ = Command::new("ip").args(["netns", "exec", c, "ping", "-c", "2", "-q", SERVER]).output();
     let out =
@@ -461,6 +453,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let app = Appliance::start(topo("veth"), &format!("{prefix}v-"), Options::default())?;
     let backend = Arc::new(ApplianceBackend::new(app).context("data plane")?);
     let (vc, vs) = (format!("{prefix}v-client"), format!("{prefix}v-server"));
+    // Warm the neighbour caches with the real `ping` (via `ip netns exec`).
     let _ = Command::new("ip").args(["netns", "exec", &vc, "ping", "-c", "2", "-q", SERVER]).output();
     p.next("faultmesh veth: idle CPU (3 s)");
     std::thread::sleep(Duration::from_millis(500));
@@ -600,6 +593,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if !args.no_tun {
         let app = Appliance::start(topo("tun"), &format!("{prefix}t-"), Options::default())?;
         let (tc, ts) = (format!("{prefix}t-client"), format!("{prefix}t-server"));
+        // Warm the neighbour caches with the real `ping` (via `ip netns exec`).
         let _ = Command::new("ip").args(["netns", "exec", &tc, "ping", "-c", "2", "-q", SERVER]).output();
         p.next("faultmesh TUN: TCP, 1 stream");
         r.insert("fm_tun_tcp1_bps", json!(tcp_bps(&tc, &ts, 1, secs)?));

@@ -6,7 +6,8 @@
 //! * [`pool`] — recycled packet buffers.
 //! * [`rxring`] — the AF_PACKET receive ring.
 //! * [`vnet`] — the virtio-net header.
-//! * [`netns`] — namespaces and `ip`.
+//! * [`netns`] — named namespaces (created without running `ip`).
+//! * [`netlink`] — a synchronous rtnetlink client: links, addresses, routes.
 //! * [`setup`] — realizing a topology on this machine, and cleaning up.
 //! * [`dataplane`] — the dedicated data-plane thread.
 //!
@@ -15,6 +16,7 @@
 
 pub mod appliance;
 pub mod dataplane;
+pub mod netlink;
 pub mod netns;
 pub mod pool;
 pub mod port;

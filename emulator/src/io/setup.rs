@@ -9,6 +9,13 @@
 //! ends along) and the state file; devices the appliance holds open vanish when
 //! their descriptors close.
 //!
+//! No program is run: namespaces are made by [`netns::add`], links,
+//! addresses and routes by typed [`NetlinkOp`] lists ([`node_ops`],
+//! [`reconfigure_ops`]) sent over netlink. Every prefix, namespace and
+//! interface name is checked against [`crate::names`] before it becomes a
+//! path or reaches the kernel, and the state file's name is built so that it
+//! cannot leave [`STATE_DIR`].
+//!
 //! Layout: the appliance's ends of all veth pairs live in one private "fabric"
 //! namespace (`<prefix>fabric`, IPv6 disabled so its kernel never talks on our
 //! links); each `host` node is a namespace `<prefix><node>` whose interface is
@@ -20,10 +27,12 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::dataplane::PortBinding;
-use super::netns::{self, IpError};
+use super::netlink::{self, NetlinkError, NetlinkOp};
+use super::netns::{self, NetnsError};
 use super::pool::BufPool;
 use super::port::{AfPacketPort, Port, TunPort};
-use crate::topology::{DeviceKind, NodeKind, Topology};
+use crate::names::{self, NameError, NameKind};
+use crate::topology::{DeviceKind, Node, NodeKind, Topology};
 
 /// Where state files live.
 pub const STATE_DIR: &str = "/run/faultmesh";
@@ -39,9 +48,15 @@ pub enum SetupError {
         "namespace `{0}` already exists: another instance uses this prefix, or one was killed (run `faultmesh cleanup --prefix {1}`)"
     )]
     NamespaceExists(String, String),
-    /// An `ip` command failed.
+    /// A prefix, namespace or interface name is not acceptable.
     #[error(transparent)]
-    Ip(#[from] IpError),
+    Name(#[from] NameError),
+    /// Creating or deleting a namespace failed.
+    #[error(transparent)]
+    Netns(NetnsError),
+    /// A netlink request (link, address, route) failed.
+    #[error(transparent)]
+    Netlink(#[from] NetlinkError),
     /// Opening a device failed.
     #[error("{what}: {source}")]
     Device {
@@ -101,16 +116,40 @@ pub fn sanitize(s: &str) -> String {
     s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '-' }).collect()
 }
 
-/// The default prefix for a topology: `fm-<name>-`.
+/// The default prefix for a topology: `fm-<name>-`, cut to fit
+/// [`names::PREFIX_MAX`].
 pub fn default_prefix(topo: &Topology) -> String {
     let mut n = sanitize(&topo.name);
-    n.truncate(24);
+    n.truncate(names::PREFIX_MAX - "fm--".len());
     format!("fm-{n}-")
 }
 
+/// The state file of `prefix`: `/run/faultmesh/<prefix without trailing
+/// separators>.json`. Whatever the prefix, the name has no `/` (sanitized)
+/// and is never `.` or `..` (it ends in `.json`), so the path stays directly
+/// inside [`STATE_DIR`].
 fn state_path(prefix: &str) -> PathBuf {
-    let stem = prefix.trim_end_matches(['-', '_', '.']);
+    let stem = sanitize(prefix);
+    let stem = stem.trim_end_matches(['-', '_', '.']);
     Path::new(STATE_DIR).join(format!("{}.json", if stem.is_empty() { "fm" } else { stem }))
+}
+
+/// Checks the names a node's place would use.
+fn check_place(place: &NodePlace) -> Result<(), NameError> {
+    if let Some(ns) = &place.netns {
+        names::check(NameKind::Netns, ns)?;
+    }
+    names::check(NameKind::Interface, &place.interface)
+}
+
+/// Maps a namespace-creation error: an existing namespace gets the hint to
+/// clean up.
+fn ns_err(prefix: &str) -> impl Fn(NetnsError) -> SetupError + '_ {
+    move |e| match e {
+        NetnsError::Exists(ns) => SetupError::NamespaceExists(ns, prefix.to_string()),
+        NetnsError::Name(e) => SetupError::Name(e),
+        e => SetupError::Netns(e),
+    }
 }
 
 impl Instance {
@@ -144,21 +183,19 @@ fn remove(state: &State) -> Vec<String> {
     let mut errors = Vec::new();
     for (ns, ifname) in &state.interfaces {
         let ns = (!ns.is_empty()).then_some(ns.as_str());
-        if netns::run_in(ns, || super::sys::if_index(ifname)).is_ok() {
-            let mut args = vec![];
-            if let Some(n) = ns {
-                args.extend(["-n", n]);
-            }
-            args.extend(["link", "del", ifname.as_str()]);
-            if let Err(e) = netns::ip(&args) {
-                errors.push(e.to_string());
-            }
+        if ns.is_some_and(|n| !netns::exists(n)) {
+            continue; // Gone with its namespace.
+        }
+        match netlink::apply(ns, &[NetlinkOp::DelLink { dev: ifname.clone() }]) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => {} // Closed with its descriptor.
+            Err(e) => errors.push(e.to_string()),
         }
     }
     // Node namespaces first, the fabric (listed first) last.
     for ns in state.namespaces.iter().rev() {
         if netns::exists(ns) {
-            if let Err(e) = netns::ip(&["netns", "del", ns]) {
+            if let Err(e) = netns::del(ns) {
                 errors.push(e.to_string());
             }
         }
@@ -180,7 +217,9 @@ pub fn realize(topo: &Topology, prefix: &str) -> Result<(Instance, Vec<PortBindi
     if !super::sys::has_net_admin() {
         return Err(SetupError::NotPrivileged);
     }
+    names::check(NameKind::Prefix, prefix)?;
     let fabric = format!("{prefix}fabric");
+    names::check(NameKind::Netns, &fabric)?;
     let mut inst = Instance {
         state: State {
             pid: std::process::id(),
@@ -193,6 +232,9 @@ pub fn realize(topo: &Topology, prefix: &str) -> Result<(Instance, Vec<PortBindi
         places: Vec::new(),
     };
     inst.places = topo.nodes.iter().map(|n| place_of(prefix, n)).collect();
+    for place in &inst.places {
+        check_place(place)?;
+    }
     let host_ns: Vec<String> = topo
         .nodes
         .iter()
@@ -217,7 +259,7 @@ pub fn realize(topo: &Topology, prefix: &str) -> Result<(Instance, Vec<PortBindi
 }
 
 /// Where node `n` lives.
-fn place_of(prefix: &str, n: &crate::topology::Node) -> NodePlace {
+fn place_of(prefix: &str, n: &Node) -> NodePlace {
     match &n.kind {
         NodeKind::Host { netns, .. } => NodePlace {
             node: n.name.clone(),
@@ -235,31 +277,46 @@ fn place_of(prefix: &str, n: &crate::topology::Node) -> NodePlace {
     }
 }
 
-fn node_config_lines(dev: &str, n: &crate::topology::Node, set_mac: bool) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut link = format!("link set {dev}");
-    if set_mac {
-        if let Some(m) = n.mac {
-            link += &format!(" address {m}");
-        }
+/// The configuration of node `n`'s interface `dev`: MAC (with `set_mac`;
+/// a TUN device has none) and MTU, up, addresses, default routes.
+pub fn node_ops(dev: &str, n: &Node, set_mac: bool) -> Vec<NetlinkOp> {
+    let mut ops =
+        vec![NetlinkOp::SetLinkUp { dev: dev.to_string(), mac: if set_mac { n.mac } else { None }, mtu_bytes: n.mtu }];
+    ops.extend(n.addresses.iter().map(|a| NetlinkOp::AddAddress { dev: dev.to_string(), addr: *a }));
+    ops.extend(n.gateways.iter().map(|g| NetlinkOp::AddDefaultRoute { dev: dev.to_string(), via: *g }));
+    ops
+}
+
+/// The configuration of a host node's namespace: loopback up, then `eth0`.
+fn host_ops(n: &Node, device: DeviceKind) -> Vec<NetlinkOp> {
+    let mut ops = vec![NetlinkOp::SetLinkUp { dev: "lo".into(), mac: None, mtu_bytes: None }];
+    ops.extend(node_ops("eth0", n, device != DeviceKind::Tun));
+    ops
+}
+
+/// What turns a kept node's interface `dev` from `old`'s settings into
+/// `new`'s: addresses no longer wanted go, old default routes go (they may
+/// depend on those addresses), new addresses come, the MTU changes, default
+/// routes come back.
+pub fn reconfigure_ops(dev: &str, old: &Node, new: &Node) -> Vec<NetlinkOp> {
+    let dev = || dev.to_string();
+    let mut ops = Vec::new();
+    for a in old.addresses.iter().filter(|a| !new.addresses.contains(a)) {
+        ops.push(NetlinkOp::DelAddress { dev: dev(), addr: *a });
     }
-    if let Some(mtu) = n.mtu {
-        link += &format!(" mtu {mtu}");
+    for g in &old.gateways {
+        ops.push(NetlinkOp::DelDefaultRoute { dev: dev(), via: *g });
     }
-    lines.push(link + " up");
-    // Batch lines take no global options: the family follows from the address.
-    for a in &n.addresses {
-        if a.addr.is_ipv6() {
-            lines.push(format!("addr add {a} dev {dev} nodad"));
-        } else {
-            lines.push(format!("addr add {a} dev {dev}"));
-        }
+    for a in new.addresses.iter().filter(|a| !old.addresses.contains(a)) {
+        ops.push(NetlinkOp::AddAddress { dev: dev(), addr: *a });
     }
-    for g in &n.gateways {
-        let default = if g.is_ipv6() { "::/0" } else { "0.0.0.0/0" };
-        lines.push(format!("route add {default} via {g} dev {dev}"));
+    if new.mtu != old.mtu {
+        ops.push(NetlinkOp::SetMtu { dev: dev(), mtu_bytes: new.mtu.unwrap_or(1500) });
     }
-    lines
+    for g in &new.gateways {
+        ops.push(NetlinkOp::AddDefaultRoute { dev: dev(), via: *g });
+    }
+    ops
 }
 
 fn sys_err(what: &str) -> impl FnOnce(io::Error) -> SetupError {
@@ -269,8 +326,15 @@ fn sys_err(what: &str) -> impl FnOnce(io::Error) -> SetupError {
 
 fn create_fabric(inst: &mut Instance) -> Result<(), SetupError> {
     let fabric = inst.fabric.clone();
+    let prefix = inst.state.prefix.clone();
     inst.add_ns(&fabric)?;
-    netns::ip(&["netns", "add", &fabric])?;
+    if let Err(e) = netns::add(&fabric) {
+        // Not ours (it appeared meanwhile, or was never made): forget it, so
+        // cleanup on error leaves it alone.
+        inst.state.namespaces.retain(|n| *n != fabric);
+        let _ = inst.save();
+        return Err(ns_err(&prefix)(e));
+    }
     netns::sysctl(Some(&fabric), "net/ipv6/conf/default/disable_ipv6", "1").map_err(sys_err("fabric sysctl"))?;
     netns::sysctl(Some(&fabric), "net/ipv6/conf/all/disable_ipv6", "1").map_err(sys_err("fabric sysctl"))?;
     Ok(())
@@ -281,30 +345,51 @@ fn create_fabric(inst: &mut Instance) -> Result<(), SetupError> {
 /// the caller removes what was recorded.
 pub fn add_nodes(inst: &mut Instance, topo: &Topology, which: &[usize]) -> Result<Vec<(usize, Port)>, SetupError> {
     let fabric = inst.fabric.clone();
-    let mut root_batch = Vec::new();
+    let prefix = inst.state.prefix.clone();
+    names::check(NameKind::Netns, &fabric)?;
+    // Plan and check everything before creating anything.
+    let mut new_ns: Vec<String> = Vec::new();
     let mut veths: Vec<(usize, String)> = Vec::new();
+    let mut create_veths: Vec<NetlinkOp> = Vec::new();
     for &i in which {
         let n = &topo.nodes[i];
+        let place = &inst.places[i];
+        check_place(place)?;
         if let NodeKind::Host { device, .. } = n.kind {
-            let ns = inst.places[i].netns.clone().unwrap_or_default();
-            if netns::exists(&ns) {
-                return Err(SetupError::NamespaceExists(ns, inst.state.prefix.clone()));
+            let ns = place.netns.clone().unwrap_or_default();
+            if netns::exists(&ns) || new_ns.contains(&ns) {
+                return Err(SetupError::NamespaceExists(ns, prefix));
             }
-            inst.add_ns(&ns)?;
-            root_batch.push(format!("netns add {ns}"));
             if device == DeviceKind::Veth {
                 let name = ifname(&n.name);
-                root_batch.push(format!("link add {name} netns {fabric} type veth peer name eth0 netns {ns}"));
+                create_veths.push(NetlinkOp::CreateVeth {
+                    name: name.clone(),
+                    netns: fabric.clone(),
+                    peer: "eth0".into(),
+                    peer_netns: ns.clone(),
+                    mtu_bytes: n.mtu.unwrap_or(1500),
+                });
                 veths.push((i, name));
             }
+            new_ns.push(ns);
         }
     }
-    netns::ip_batch(None, &root_batch)?;
-    let fabric_lines: Vec<String> = veths
-        .iter()
-        .map(|(i, name)| format!("link set {name} mtu {} up", topo.nodes[*i].mtu.unwrap_or(1500)))
-        .collect();
-    netns::ip_batch(Some(&fabric), &fabric_lines)?;
+    // Record, then create.
+    inst.state.namespaces.extend(new_ns.iter().cloned());
+    inst.save()?;
+    for ns in &new_ns {
+        if let Err(e) = netns::add(ns) {
+            // Not ours: forget it, so cleanup on error leaves it alone.
+            inst.state.namespaces.retain(|n| n != ns);
+            let _ = inst.save();
+            return Err(ns_err(&prefix)(e));
+        }
+    }
+    // Both ends are placed by the kernel from faultmesh's own namespace.
+    netlink::apply(None, &create_veths)?;
+    let fabric_up: Vec<NetlinkOp> =
+        veths.iter().map(|(_, name)| NetlinkOp::SetLinkUp { dev: name.clone(), mac: None, mtu_bytes: None }).collect();
+    netlink::apply(Some(&fabric), &fabric_up)?;
     let mut ports: Vec<(usize, Port)> = Vec::new();
     for &i in which {
         let n = &topo.nodes[i];
@@ -318,13 +403,12 @@ pub fn add_nodes(inst: &mut Instance, topo: &Topology, which: &[usize]) -> Resul
                         .map_err(sys_err(&format!("creating {} in {ns}", if tap { "TAP" } else { "TUN" })))?;
                     ports.push((i, Port::Tun(port)));
                 }
-                let mut lines = vec!["link set lo up".to_string()];
-                lines.extend(node_config_lines("eth0", n, *device != DeviceKind::Tun));
-                netns::ip_batch(Some(&ns), &lines)?;
+                netlink::apply(Some(&ns), &host_ops(n, *device))?;
             }
             NodeKind::Attach { interface, netns: ns } => {
                 let iface = interface.clone();
-                netns::ip_batch(ns.as_deref(), &[format!("link set {interface} up")])?;
+                let up = NetlinkOp::SetLinkUp { dev: interface.clone(), mac: None, mtu_bytes: None };
+                netlink::apply(ns.as_deref(), &[up])?;
                 let port = netns::run_in(ns.as_deref(), || AfPacketPort::open(&iface, &mut BufPool::default()))
                     .map_err(sys_err(&format!("attaching to {interface}")))?;
                 ports.push((i, Port::Packet(port)));
@@ -336,7 +420,7 @@ pub fn add_nodes(inst: &mut Instance, topo: &Topology, which: &[usize]) -> Resul
                     .map_err(sys_err(&format!("creating device {name}")))?;
                 inst.state.interfaces.push((ns.clone().unwrap_or_default(), port.name().to_string()));
                 inst.save()?;
-                netns::ip_batch(ns.as_deref(), &node_config_lines(port.name(), n, tap))?;
+                netlink::apply(ns.as_deref(), &node_ops(port.name(), n, tap))?;
                 ports.push((i, Port::Tun(port)));
             }
         }
@@ -370,8 +454,10 @@ impl Instance {
         match kind {
             NodeKind::Host { .. } => {
                 if let Some(ns) = &place.netns {
-                    if netns::exists(ns) {
-                        if let Err(e) = netns::ip(&["netns", "del", ns]) {
+                    // Only a namespace this instance made: one that existed
+                    // before (a failed reload's clash) is not ours to delete.
+                    if self.state.namespaces.contains(ns) && netns::exists(ns) {
+                        if let Err(e) = netns::del(ns) {
                             errors.push(e.to_string());
                         }
                     }
@@ -391,40 +477,9 @@ impl Instance {
     }
 
     /// Re-applies addresses, gateways and MTU of a kept node whose settings changed.
-    pub fn reconfigure_node(
-        &self,
-        place: &NodePlace,
-        old: &crate::topology::Node,
-        new: &crate::topology::Node,
-    ) -> Result<(), SetupError> {
-        let dev = place.interface.as_str();
-        let mut lines = Vec::new();
-        for a in &old.addresses {
-            if !new.addresses.contains(a) {
-                lines.push(format!("addr del {a} dev {dev}"));
-            }
-        }
-        for g in &old.gateways {
-            let default = if g.is_ipv6() { "::/0" } else { "0.0.0.0/0" };
-            lines.push(format!("route del {default} via {g} dev {dev}"));
-        }
-        for a in &new.addresses {
-            if !old.addresses.contains(a) {
-                lines.push(if a.addr.is_ipv6() {
-                    format!("addr add {a} dev {dev} nodad")
-                } else {
-                    format!("addr add {a} dev {dev}")
-                });
-            }
-        }
-        if new.mtu != old.mtu {
-            lines.push(format!("link set {dev} mtu {}", new.mtu.unwrap_or(1500)));
-        }
-        for g in &new.gateways {
-            let default = if g.is_ipv6() { "::/0" } else { "0.0.0.0/0" };
-            lines.push(format!("route add {default} via {g} dev {dev}"));
-        }
-        netns::ip_batch(place.netns.as_deref(), &lines)?;
+    pub fn reconfigure_node(&self, place: &NodePlace, old: &Node, new: &Node) -> Result<(), SetupError> {
+        check_place(place)?;
+        netlink::apply(place.netns.as_deref(), &reconfigure_ops(&place.interface, old, new))?;
         Ok(())
     }
 }
@@ -452,6 +507,12 @@ fn alive(pid: u32) -> bool {
 /// removed too.
 pub fn cleanup(prefix: Option<&str>, force: bool) -> CleanupReport {
     let mut report = CleanupReport::default();
+    // An empty or odd prefix would match (and delete) other people's
+    // namespaces.
+    if let Some(Err(e)) = prefix.map(|p| names::check(NameKind::Prefix, p)) {
+        report.errors.push(e.to_string());
+        return report;
+    }
     let mut claimed: Vec<String> = Vec::new();
     if let Ok(dir) = std::fs::read_dir(STATE_DIR) {
         for entry in dir.filter_map(|e| e.ok()) {
@@ -489,7 +550,7 @@ pub fn cleanup(prefix: Option<&str>, force: bool) -> CleanupReport {
         // Fabric last: deleting it takes the veth ends with it.
         stray.sort_by_key(|n| n.ends_with("fabric"));
         for ns in stray {
-            match netns::ip(&["netns", "del", &ns]) {
+            match netns::del(&ns) {
                 Ok(()) => report.stray_namespaces.push(ns),
                 Err(e) => report.errors.push(e.to_string()),
             }
@@ -521,18 +582,103 @@ mod tests {
         assert!(state_path("fm-wan-").ends_with("fm-wan.json"));
     }
 
+    fn topo(nodes: &str) -> Topology {
+        let y = format!(
+            "nodes:\n{nodes}segments:\n  r: {{kind: router, addresses: [10.0.0.1/24, fd00::1/64]}}\nlinks:\n  l: {{a: a, b: r}}\n  m: {{a: b, b: r}}\n"
+        );
+        crate::topology::parse_str(&y, "t", None).unwrap()
+    }
+
+    fn cidr(s: &str) -> crate::topology::Cidr {
+        let (a, p) = s.split_once('/').unwrap();
+        crate::topology::Cidr { addr: a.parse().unwrap(), prefix: p.parse().unwrap() }
+    }
+
     #[test]
-    fn config_lines_cover_addresses_and_gateways() {
-        let t = crate::topology::parse_str(
-            "nodes:\n  a: {kind: host, addresses: [10.0.0.2/24, fd00::2/64], gateway: [10.0.0.1, fd00::1], mtu: 1400}\n  b: {kind: host, addresses: [10.0.0.3/24]}\nsegments:\n  r: {kind: router, addresses: [10.0.0.1/24, fd00::1/64]}\nlinks:\n  l: {a: a, b: r}\n  m: {a: b, b: r}\n",
-            "t",
-            None,
-        )
-        .unwrap();
-        let lines = node_config_lines("eth0", &t.nodes[0], true);
-        assert!(lines[0].starts_with("link set eth0 address 02:fa:") && lines[0].ends_with("mtu 1400 up"), "{lines:?}");
-        assert!(lines.contains(&"addr add fd00::2/64 dev eth0 nodad".to_string()));
-        assert!(lines.contains(&"route add 0.0.0.0/0 via 10.0.0.1 dev eth0".to_string()));
-        assert!(lines.contains(&"route add ::/0 via fd00::1 dev eth0".to_string()));
+    fn node_ops_cover_mac_mtu_addresses_and_gateways() {
+        let t = topo(
+            "  a: {kind: host, addresses: [10.0.0.2/24, fd00::2/64], gateway: [10.0.0.1, fd00::1], mtu: 1400}\n  b: {kind: host, device: tun, addresses: [10.0.0.3/24]}\n",
+        );
+        let a = &t.nodes[0];
+        let ops = host_ops(a, DeviceKind::Veth);
+        let eth0 = || "eth0".to_string();
+        assert_eq!(ops[0], NetlinkOp::SetLinkUp { dev: "lo".into(), mac: None, mtu_bytes: None });
+        let NetlinkOp::SetLinkUp { dev, mac: Some(mac), mtu_bytes: Some(1400) } = &ops[1] else {
+            panic!("{ops:?}");
+        };
+        assert_eq!(dev, "eth0");
+        assert_eq!(mac.0[..2], [0x02, 0xfa], "{mac}");
+        assert_eq!(
+            ops[2..],
+            [
+                NetlinkOp::AddAddress { dev: eth0(), addr: cidr("10.0.0.2/24") },
+                NetlinkOp::AddAddress { dev: eth0(), addr: cidr("fd00::2/64") },
+                NetlinkOp::AddDefaultRoute { dev: eth0(), via: "10.0.0.1".parse().unwrap() },
+                NetlinkOp::AddDefaultRoute { dev: eth0(), via: "fd00::1".parse().unwrap() },
+            ]
+        );
+        // A TUN device has no MAC to set.
+        let ops = host_ops(&t.nodes[1], DeviceKind::Tun);
+        assert_eq!(ops[1], NetlinkOp::SetLinkUp { dev: eth0(), mac: None, mtu_bytes: None });
+        assert_eq!(ops.len(), 3);
+    }
+
+    #[test]
+    fn reconfigure_ops_swap_what_changed() {
+        let old = topo(
+            "  a: {kind: host, addresses: [10.0.0.2/24, fd00::2/64], gateway: 10.0.0.1}\n  b: {kind: host, addresses: [10.0.0.3/24]}\n",
+        );
+        let new = topo(
+            "  a: {kind: host, addresses: [10.0.0.4/24, fd00::2/64], gateway: 10.0.0.1, mtu: 1300}\n  b: {kind: host, addresses: [10.0.0.3/24]}\n",
+        );
+        let ops = reconfigure_ops("eth0", &old.nodes[0], &new.nodes[0]);
+        let eth0 = || "eth0".to_string();
+        let gw: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+        assert_eq!(
+            ops,
+            [
+                NetlinkOp::DelAddress { dev: eth0(), addr: cidr("10.0.0.2/24") },
+                NetlinkOp::DelDefaultRoute { dev: eth0(), via: gw },
+                NetlinkOp::AddAddress { dev: eth0(), addr: cidr("10.0.0.4/24") },
+                NetlinkOp::SetMtu { dev: eth0(), mtu_bytes: 1300 },
+                NetlinkOp::AddDefaultRoute { dev: eth0(), via: gw },
+            ]
+        );
+        assert!(reconfigure_ops("eth0", &old.nodes[1], &new.nodes[1]).is_empty());
+    }
+
+    #[test]
+    fn state_files_stay_in_the_state_dir() {
+        for p in ["../../etc/passwd", "..", ".", "/", "a/../../b", "x\n/y", "", "-", "fm-wan-"] {
+            let path = state_path(p);
+            assert_eq!(path.parent(), Some(Path::new(STATE_DIR)), "{p:?} -> {}", path.display());
+            let file = path.file_name().unwrap().to_str().unwrap();
+            assert!(file.ends_with(".json") && !file.contains('/'), "{p:?} -> {file}");
+        }
+    }
+
+    #[test]
+    fn default_prefixes_are_valid_prefixes() {
+        let t = topo("  a: {kind: host, addresses: [10.0.0.2/24]}\n  b: {kind: host, addresses: [10.0.0.3/24]}\n");
+        let mut long = t.clone();
+        long.name = "a".repeat(names::OBJECT_NAME_MAX);
+        for t in [&t, &long] {
+            let p = default_prefix(t);
+            assert!(names::is_valid(NameKind::Prefix, &p), "{p}");
+            assert!(names::is_valid(NameKind::Netns, &format!("{p}fabric")), "{p}");
+        }
+    }
+
+    #[test]
+    fn hostile_places_are_refused() {
+        let place = |ns: &str, iface: &str| NodePlace {
+            node: "n".into(),
+            netns: Some(ns.to_string()),
+            interface: iface.to_string(),
+        };
+        assert!(check_place(&place("fm-x-a", "eth0")).is_ok());
+        assert!(check_place(&place("fm-x\nnetns del y", "eth0")).is_err());
+        assert!(check_place(&place("../../etc", "eth0")).is_err());
+        assert!(check_place(&place("fm-x-a", "eth0 up")).is_err());
     }
 }
