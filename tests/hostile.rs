@@ -241,7 +241,8 @@ fn run_refuses_every_hostile_value_and_leaves_nothing() {
     assert_eq!(leftovers(&prefix), before, "run left something behind");
     // The prefix itself is a name that reaches the kernel and a path.
     let f = write(&dir.0, 9999, &topology("name", "t"));
-    for (what, p) in payloads() {
+    // (An argument cannot carry a NUL byte: the OS refuses it first.)
+    for (what, p) in payloads().into_iter().filter(|(_, p)| !p.contains('\0')) {
         let out = Command::new(BIN).arg("run").arg(&f).args(["--prefix", &p, "--no-api"]).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "prefix {what}: {}", String::from_utf8_lossy(&out.stderr));
     }

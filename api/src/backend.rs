@@ -21,6 +21,9 @@ pub enum BackendError {
     /// The appliance failed.
     #[error("{0}")]
     Failed(String),
+    /// The appliance is stopping or its data plane is gone.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl From<ApplianceError> for BackendError {
@@ -30,6 +33,7 @@ impl From<ApplianceError> for BackendError {
             ApplianceError::Setup(faultmesh_emulator::io::setup::SetupError::NamespaceExists(..)) => {
                 BackendError::Conflict(e.to_string())
             }
+            ApplianceError::Stopped => BackendError::Unavailable(e.to_string()),
             other => BackendError::Failed(other.to_string()),
         }
     }

@@ -8,12 +8,14 @@
 //! generated from the handlers (`utoipa`) and served at
 //! `/api/v1/openapi.json`.
 
+pub mod auth;
 pub mod backend;
 pub mod error;
 pub mod events;
 pub mod faults;
 pub mod metrics;
 mod routes;
+mod schema;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -164,6 +166,11 @@ impl AppState {
 /// Builds the router and the OpenAPI document.
 pub fn router(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
     routes::build(state)
+}
+
+/// The OpenAPI document, without a running appliance (`faultmesh openapi`).
+pub fn openapi() -> &'static utoipa::openapi::OpenApi {
+    routes::openapi()
 }
 
 /// True when an address is loopback-only.

@@ -71,9 +71,7 @@ impl NameKind {
     /// How to write a good one.
     pub fn hint(self) -> String {
         let extra = match self {
-            NameKind::Netns => {
-                "; a namespace is named as `ip netns` names it (under /run/netns), not by a path — a container is a `container:` node (coming), a process a `/proc/PID/ns/net` path is not accepted here"
-            }
+            NameKind::Netns => "; name a namespace the way `ip netns` does (a file under /run/netns), not by a path",
             NameKind::Interface => "; Linux interface names are short",
             _ => "",
         };

@@ -114,3 +114,72 @@ fn garbage_never_panics() {
         })
         .unwrap();
 }
+
+/// Whatever a topology says, a topology that validates only carries names
+/// that pass the grammar of `names` wherever they reach the kernel or a
+/// path: node, segment, link and topology names, namespaces, interfaces and
+/// device names. The strings mix safe characters with every character class
+/// a hostile file could use (newline, `/`, `-` first, NUL, spaces, quotes,
+/// `$`, look-alikes) and lengths around every limit.
+#[test]
+fn only_grammatical_names_survive_validation() {
+    use faultmesh_emulator::names::{NameKind, check};
+    use faultmesh_emulator::topology::NodeKind;
+    use proptest::prelude::*;
+    // Mostly good names, so that most topologies validate and the property
+    // is exercised; one field in a few is hostile or at a length limit.
+    let name = || {
+        prop_oneof![
+            12 => "[a-z0-9][a-z0-9._-]{0,12}",
+            1 => "[a-z0-9 \\n/.$;`'\"\\\\\\x00ｅа-]{0,20}",
+            1 => "[a-z]{14,17}",
+            1 => "[a-z]{39,41}",
+        ]
+    };
+    let validated = std::cell::Cell::new(0u32);
+    let mut runner =
+        proptest::test_runner::TestRunner::new(proptest::test_runner::Config { cases: 768, ..Default::default() });
+    runner
+        .run(&(name(), name(), name(), name(), name(), name(), name()), |(topo, node, seg, link, netns, iface, dev)| {
+            let q = |s: &str| serde_json::to_string(s).unwrap();
+            let yaml = format!(
+                "name: {}\nnodes:\n  {}: {{kind: host, addresses: [10.0.0.2/24], netns: {}}}\n  up: {{kind: attach, interface: {}}}\n  d: {{kind: tap, device: {}, addresses: [10.0.0.4/24]}}\nsegments:\n  {}: {{kind: switch}}\nlinks:\n  {}: {{a: {}, b: {}}}\n  lu: {{a: up, b: {}}}\n  ld: {{a: d, b: {}}}\n",
+                q(&topo), q(&node), q(&netns), q(&iface), q(&dev), q(&seg), q(&link), q(&node), q(&seg), q(&seg), q(&seg)
+            );
+            if let Ok(t) = topology::parse_str(&yaml, "fuzz", None) {
+                validated.set(validated.get() + 1);
+                prop_assert!(check(NameKind::Topology, &t.name).is_ok(), "{}", t.name);
+                for n in &t.nodes {
+                    prop_assert!(check(NameKind::Node, &n.name).is_ok());
+                    match &n.kind {
+                        NodeKind::Host { netns, .. } => {
+                            if let Some(ns) = netns {
+                                prop_assert!(check(NameKind::Netns, ns).is_ok(), "{ns:?}");
+                            }
+                        }
+                        NodeKind::Attach { interface, netns } => {
+                            prop_assert!(check(NameKind::Interface, interface).is_ok(), "{interface:?}");
+                            prop_assert!(netns.as_deref().is_none_or(|n| check(NameKind::Netns, n).is_ok()));
+                        }
+                        NodeKind::Device { name, netns, .. } => {
+                            prop_assert!(name.as_deref().is_none_or(|n| check(NameKind::Interface, n).is_ok()));
+                            prop_assert!(netns.as_deref().is_none_or(|n| check(NameKind::Netns, n).is_ok()));
+                        }
+                    }
+                }
+                for s in &t.segments {
+                    prop_assert!(check(NameKind::Segment, &s.name).is_ok());
+                }
+                for l in &t.links {
+                    prop_assert!(check(NameKind::Link, &l.name).is_ok());
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert!(
+        validated.get() > 150,
+        "only {} of 768 topologies validated: the property was hardly tested",
+        validated.get()
+    );
+}

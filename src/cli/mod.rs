@@ -52,9 +52,15 @@ enum Command {
         /// Do not serve the HTTP API.
         #[arg(long)]
         no_api: bool,
-        /// Bearer token required by the API (required off loopback).
+        /// Bearer token the API requires (default: a random one, written
+        /// root-only to /run/faultmesh/api-<port>.token; required off loopback).
+        /// Prefer FAULTMESH_TOKEN: a command line is visible to every local user.
         #[arg(long, env = "FAULTMESH_TOKEN", hide_env_values = true)]
         token: Option<String>,
+        /// Serve the API without authentication: any local user or process can
+        /// change the appliance. Only for throwaway rigs; refused off loopback.
+        #[arg(long, conflicts_with = "token")]
+        insecure_no_auth: bool,
         #[command(flatten)]
         tuning: Tuning,
     },
@@ -108,6 +114,8 @@ enum Command {
     /// Run a built-in topology, send real traffic through it and compare what
     /// was measured with what was configured.
     Demo,
+    /// Print the API's OpenAPI document (no appliance needed).
+    Openapi,
     /// Remove namespaces and devices left behind by killed instances.
     Cleanup {
         /// Only instances (and stray namespaces) whose names start with this.
@@ -125,14 +133,15 @@ struct Conn {
     /// The appliance's API.
     #[arg(long, env = "FAULTMESH_API", default_value = "http://127.0.0.1:7878", global = true)]
     api: String,
-    /// Bearer token.
+    /// Bearer token (default: read from /run/faultmesh/api-<port>.token,
+    /// which only root can read).
     #[arg(long, env = "FAULTMESH_TOKEN", hide_env_values = true, global = true)]
     token: Option<String>,
 }
 
 impl Conn {
     fn client(&self) -> client::Client {
-        client::Client::new(&self.api, self.token.clone())
+        client::Client::with_token_lookup(&self.api, self.token.clone())
     }
 }
 
@@ -214,12 +223,12 @@ impl Tuning {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate { files, json } => validate::run(&files, json),
-        Command::Run { file, prefix, stats_json, api, no_api, token, tuning } => run::run(
+        Command::Run { file, prefix, stats_json, api, no_api, token, insecure_no_auth, tuning } => run::run(
             &file,
             prefix,
             tuning.options(),
             stats_json.as_deref(),
-            run::ApiOptions { listen: (!no_api).then_some(api), token },
+            run::ApiOptions { listen: (!no_api).then_some(api), token, insecure_no_auth },
         ),
         Command::Link { cmd, conn } => match cmd {
             LinkCmd::Show { name, json } => control::link_show(&conn.client(), name.as_deref(), json),
@@ -237,6 +246,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status { conn } => control::status(&conn.client()),
         Command::Bench(a) => bench::run(a),
         Command::Demo => demo::run(),
+        Command::Openapi => {
+            println!("{}", serde_json::to_string_pretty(faultmesh_api::openapi())?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Cleanup { prefix, force } => cleanup::run(prefix.as_deref(), force),
     }
 }

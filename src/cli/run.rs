@@ -54,8 +54,83 @@ pub(crate) fn load(file: &Path) -> Result<Topology, ExitCode> {
 pub(crate) struct ApiOptions {
     /// Listen address; `None`: no API.
     pub listen: Option<std::net::SocketAddr>,
-    /// Bearer token.
+    /// Bearer token given by the operator (default: a random one).
     pub token: Option<String>,
+    /// Serve without a token (`--insecure-no-auth`).
+    pub insecure_no_auth: bool,
+}
+
+/// The API's listener and token, set up before any device exists so that a
+/// busy port or an unwritable token file stops `run` with nothing to undo.
+struct ApiListen {
+    listener: std::net::TcpListener,
+    local: std::net::SocketAddr,
+    token: Option<String>,
+    /// Removes `/run/faultmesh/api-<port>.token` when dropped.
+    token_file: Option<faultmesh_api::auth::TokenFile>,
+}
+
+/// A token given by the operator must fit in an HTTP header as is.
+fn check_token(t: &str) -> Result<(), String> {
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("the token must be non-empty printable ASCII without spaces".into());
+    }
+    Ok(())
+}
+
+/// Decides the token, binds the API and writes the token file. `Err` is an
+/// exit code after a message.
+fn prepare_api(listen: std::net::SocketAddr, api: &ApiOptions) -> anyhow::Result<Result<ApiListen, ExitCode>> {
+    let refuse = |msg: String| {
+        eprintln!("faultmesh run: {msg}");
+        Ok(Err(ExitCode::from(2)))
+    };
+    if let Some(t) = &api.token {
+        if let Err(m) = check_token(t) {
+            return refuse(m);
+        }
+        if t.len() < 16 {
+            eprintln!("faultmesh run: warning: a {}-character token is easy to guess; use 32 or more", t.len());
+        }
+    }
+    if !faultmesh_api::is_loopback(&listen) && api.token.is_none() {
+        // Off loopback the token crosses a network in clear text: the
+        // operator must choose it (and its distribution) knowingly.
+        return refuse(format!(
+            "the API would listen on {listen}, which is not loopback: set a bearer token with --token or FAULTMESH_TOKEN{}",
+            if api.insecure_no_auth { " (--insecure-no-auth is for loopback only)" } else { "" }
+        ));
+    }
+    let token = match (&api.token, api.insecure_no_auth) {
+        (Some(t), _) => Some(t.clone()),
+        (None, true) => None,
+        (None, false) => Some(faultmesh_api::auth::generate_token()?),
+    };
+    let listener = std::net::TcpListener::bind(listen).with_context(|| format!("binding the API to {listen}"))?;
+    let local = listener.local_addr()?;
+    let token_file = match &token {
+        None => None,
+        Some(t) => match faultmesh_api::auth::TokenFile::create(local.port(), t) {
+            Ok(f) => Some(f),
+            // The operator holds a token of their own: the file is a convenience.
+            Err(e) if api.token.is_some() => {
+                eprintln!("faultmesh run: warning: {e}; clients need --token or FAULTMESH_TOKEN");
+                None
+            }
+            Err(e) => {
+                return refuse(format!(
+                    "{e}\n  nobody could use an API whose token is not stored: run as root, or give --token (FAULTMESH_TOKEN)"
+                ));
+            }
+        },
+    };
+    if token.is_none() {
+        eprintln!(
+            "faultmesh run: WARNING: --insecure-no-auth: the API on {local} accepts requests from ANY local user or process, \
+             and this appliance runs as root. Use it only on a throwaway machine."
+        );
+    }
+    Ok(Ok(ApiListen { listener, local, token, token_file }))
 }
 
 /// The API server running on its own tokio runtime thread.
@@ -65,12 +140,10 @@ struct ApiServer {
 }
 
 fn start_api(
-    listen: std::net::SocketAddr,
+    listener: std::net::TcpListener,
     state: std::sync::Arc<faultmesh_api::AppState>,
-) -> anyhow::Result<(ApiServer, std::net::SocketAddr)> {
-    let listener = std::net::TcpListener::bind(listen).with_context(|| format!("binding the API to {listen}"))?;
+) -> anyhow::Result<ApiServer> {
     listener.set_nonblocking(true)?;
-    let local = listener.local_addr()?;
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new().name("fm-api".into()).spawn(move || {
         let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -102,7 +175,7 @@ fn start_api(
             }
         });
     })?;
-    Ok((ApiServer { stop, thread }, local))
+    Ok(ApiServer { stop, thread })
 }
 
 pub(crate) fn run(
@@ -119,14 +192,13 @@ pub(crate) fn run(
     if let Some(code) = require_privileges("run") {
         return Ok(code);
     }
-    if let Some(l) = api.listen {
-        if !faultmesh_api::is_loopback(&l) && api.token.is_none() {
-            eprintln!(
-                "faultmesh run: the API would listen on {l}, which is not loopback: set a bearer token with --token or FAULTMESH_TOKEN"
-            );
-            return Ok(ExitCode::from(2));
-        }
-    }
+    let listen = match api.listen {
+        Some(l) => match prepare_api(l, &api)? {
+            Ok(x) => Some(x),
+            Err(code) => return Ok(code),
+        },
+        None => None,
+    };
     sys::block_termination_signals().context("blocking signals")?;
     let prefix = prefix.unwrap_or_else(|| setup::default_prefix(&topo));
     let app = Appliance::start(topo, &prefix, opts)?;
@@ -136,11 +208,21 @@ pub(crate) fn run(
     let backend =
         std::sync::Arc::new(faultmesh_api::ApplianceBackend::new(app).context("the data plane did not start")?);
     let source = std::fs::canonicalize(file).ok();
-    let state = super::scripts::state(backend.clone(), source, api.token.clone(), &t);
-    let server = match api.listen {
+    let token = listen.as_ref().and_then(|l| l.token.clone());
+    let state = super::scripts::state(backend.clone(), source, token, &t);
+    // Kept until the server has stopped: the file goes when the API does.
+    let mut token_file = None;
+    let server = match listen {
         Some(l) => {
-            let (srv, local) = start_api(l, state)?;
+            let local = l.local;
+            let srv = start_api(l.listener, state)?;
             println!("faultmesh: API on http://{local}/api/v1 (metrics on http://{local}/metrics)");
+            match &l.token_file {
+                Some(f) => println!("faultmesh: API token in {} (root only; the CLI reads it)", f.path().display()),
+                None if l.token.is_some() => println!("faultmesh: API token: the one given with --token"),
+                None => {}
+            }
+            token_file = l.token_file;
             Some(srv)
         }
         None => None,
@@ -152,6 +234,7 @@ pub(crate) fn run(
         let _ = srv.stop.send(());
         let _ = srv.thread.join();
     }
+    drop(token_file);
     let last = faultmesh_api::Backend::snapshot(backend.as_ref());
     if let Some(s) = &last {
         println!("{}", summary::loop_line(&s.loop_stats));

@@ -105,12 +105,10 @@ impl Diagnostics {
                 if let Some(text) = lines.get((d.line - 1) as usize) {
                     let num = d.line.to_string();
                     let pad = " ".repeat(num.len());
-                    let col = d.column.saturating_sub(1) as usize;
-                    let width = text.chars().count();
-                    let under = (d.len as usize).clamp(1, width.saturating_sub(col).max(1));
+                    let (shown, at, under) = snippet(text, d.column.saturating_sub(1) as usize, d.len as usize);
                     let _ = writeln!(out, "{pad} |");
-                    let _ = writeln!(out, "{num} | {text}");
-                    let _ = writeln!(out, "{pad} | {}{}", " ".repeat(col), "^".repeat(under));
+                    let _ = writeln!(out, "{num} | {shown}");
+                    let _ = writeln!(out, "{pad} | {}{}", " ".repeat(at), "^".repeat(under));
                 }
             }
             if let Some(h) = &d.hint {
@@ -121,11 +119,66 @@ impl Diagnostics {
     }
 }
 
+/// Widest source excerpt shown, in characters.
+const SNIPPET_WIDTH: usize = 100;
+
+/// The part of a source line around column `col` (0-based, in characters)
+/// as it may be printed: at most [`SNIPPET_WIDTH`] characters (a 10 kB line
+/// does not flood the terminal), control characters escaped (a hostile file
+/// cannot send terminal escapes). Returns the text, where the underline
+/// starts and how long it is.
+fn snippet(text: &str, col: usize, len: usize) -> (String, usize, usize) {
+    let chars: Vec<char> = text.chars().collect();
+    let start = if chars.len() > SNIPPET_WIDTH { col.saturating_sub(SNIPPET_WIDTH / 2) } else { 0 };
+    let end = chars.len().min(start + SNIPPET_WIDTH);
+    let mut shown = String::new();
+    let mut width = 0;
+    if start > 0 {
+        shown.push('…');
+        width += 1;
+    }
+    let (mut at, mut under) = (None, 0);
+    for (i, c) in chars.iter().enumerate().take(end).skip(start) {
+        let piece: String = if c.is_control() { c.escape_default().collect() } else { c.to_string() };
+        let w = piece.chars().count();
+        if i == col {
+            at = Some(width);
+        }
+        if i >= col && i < col + len.max(1) {
+            under += w;
+        }
+        shown += &piece;
+        width += w;
+    }
+    if end < chars.len() {
+        shown.push('…');
+    }
+    (shown, at.unwrap_or(width), under.max(1))
+}
+
 impl std::fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         for d in &self.0 {
             writeln!(f, "{}", d.headline("<topology>"))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod snippet_tests {
+    use super::snippet;
+
+    #[test]
+    fn long_lines_are_cut_around_the_column_and_controls_escaped() {
+        let line = format!("  {}: {{kind: host}}", "a".repeat(10_000));
+        let (s, at, under) = snippet(&line, 2, 10_000);
+        assert!(s.chars().count() <= 102 && s.ends_with('…'), "{s}");
+        assert_eq!((at, under), (2, 98));
+        let (s, at, _) = snippet(&line, 9_000, 1);
+        assert!(s.starts_with('…') && at == 51, "{at} {s}");
+        let (s, at, under) = snippet("x: \"a\u{1b}[2Jb\"", 4, 3);
+        assert!(!s.contains('\u{1b}') && s.contains("\\u{1b}"), "{s}");
+        assert_eq!((at, under), (4, 8));
     }
 }

@@ -81,17 +81,17 @@ impl ScriptDirs {
             Ok(p) => p,
             Err(e) => {
                 return err(
-                    format!("script {shown} not found (looked at {}): {e}", lexical(&joined).display()),
+                    format!("script {shown} not found (looked at {}): {e}", path_text(&lexical(&joined))),
                     "paths are relative to the topology file",
                 );
             }
         };
         if !self.allowed.iter().any(|d| canonical.starts_with(d)) {
-            let dirs: Vec<String> = self.allowed.iter().map(|d| d.display().to_string()).collect();
+            let dirs: Vec<String> = self.allowed.iter().map(|d| path_text(d)).collect();
             return err(
                 format!(
                     "script {shown} resolves to {}, outside the allowed scripts directories ({})",
-                    canonical.display(),
+                    path_text(&canonical),
                     if dirs.is_empty() { "none".to_string() } else { dirs.join(", ") }
                 ),
                 "keep scripts beside the topology file, allow their directory with --scripts-dir DIR, or send the source inline",
@@ -107,16 +107,26 @@ impl ScriptDirs {
     pub fn read(&self, file: &str) -> Result<(PathBuf, String), ScriptPathError> {
         let path = self.resolve(file)?;
         let err = |message: String| ScriptPathError { message, hint: "the script must be UTF-8 Lua text".into() };
-        let len = std::fs::metadata(&path).map(|m| m.len()).map_err(|e| err(format!("{}: {e}", path.display())))?;
+        let len = std::fs::metadata(&path).map(|m| m.len()).map_err(|e| err(format!("{}: {e}", path_text(&path))))?;
         if len > MAX_SCRIPT_BYTES {
             return Err(err(format!(
                 "script {} has {len} bytes, more than the {MAX_SCRIPT_BYTES}-byte limit",
-                path.display()
+                path_text(&path)
             )));
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| err(format!("cannot read {}: {e}", path_text(&path))))?;
         Ok((path, text))
     }
+}
+
+/// A path as it may be shown: control characters escaped, at most 200 characters.
+fn path_text(p: &Path) -> String {
+    let text = p.display().to_string();
+    let mut out: String = text.chars().take(200).flat_map(char::escape_debug).collect();
+    if text.chars().count() > 200 {
+        out.push('…');
+    }
+    out
 }
 
 /// `a/b/../c` as `a/c`, for messages only (the check uses the real path).
