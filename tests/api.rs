@@ -264,12 +264,18 @@ fn metrics_pass_promtool_and_a_real_prometheus_scrapes_them() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    // A real Prometheus scrapes it and answers a query.
+    // `/metrics` needs the token like everything else.
+    let (st, _) = http_as(&lab, None, "GET", "/metrics", None);
+    assert_eq!(st, 401);
+
+    // A real Prometheus scrapes it, with the token file as its credentials
+    // (as the README's security model says), and answers a query.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = std::env::temp_dir().join(format!("{}prom", lab.prefix));
     std::fs::create_dir_all(dir.join("data")).unwrap();
     let target = lab.api.as_deref().unwrap().trim_start_matches("http://").to_string();
-    std::fs::write(dir.join("prometheus.yml"), format!("global:\n  scrape_interval: 500ms\nscrape_configs:\n  - job_name: faultmesh\n    static_configs:\n      - targets: ['{target}']\n")).unwrap();
+    let token_file = faultmesh_api::auth::token_path(lab.api_port().unwrap());
+    std::fs::write(dir.join("prometheus.yml"), format!("global:\n  scrape_interval: 500ms\nscrape_configs:\n  - job_name: faultmesh\n    authorization:\n      type: Bearer\n      credentials_file: {}\n    static_configs:\n      - targets: ['{target}']\n", token_file.display())).unwrap();
     let mut prom = Command::new("prometheus")
         .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
         .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
@@ -342,6 +348,9 @@ fn bad_requests_change_nothing_and_forwarding_continues() {
             Some("body"),
         ),
         ("PUT", "/api/v1/topology", TRIO.replace("delay: 5ms", "delay: 5 ms s"), 422, Some("body")),
+        // Empty is not "remove everything".
+        ("PUT", "/api/v1/topology", String::new(), 422, Some("body")),
+        ("PUT", "/api/v1/topology", " \n\t\n# nothing\n".to_string(), 422, Some("body")),
     ] {
         let (st, v) = http(&lab, method, path, Some(("application/json", body.as_bytes())));
         assert_eq!(st, status, "{method} {path}: {v}");
@@ -360,4 +369,102 @@ fn bad_requests_change_nothing_and_forwarding_continues() {
     let (_, ev) = http(&lab, "GET", "/api/v1/events", None);
     assert!(ev.as_array().unwrap().is_empty(), "no change was recorded: {ev}");
     lab.run_ok("a", &["ping", "-c", "3", "-i", "0.05", "-q", "10.7.0.2"]);
+}
+
+/// Interface names in a namespace (`None`: this one).
+fn links_in(ns: Option<&str>) -> Vec<String> {
+    let mut cmd = Command::new("ip");
+    if let Some(ns) = ns {
+        cmd.args(["-n", ns]);
+    }
+    let out = cmd.args(["-o", "link", "show"]).output().unwrap();
+    let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split(':').nth(1).map(|n| n.trim().split('@').next().unwrap_or("").to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Removes a namespace the test made, also on panic.
+struct TestNs(String);
+
+impl TestNs {
+    fn new(name: String) -> TestNs {
+        let st = Command::new("ip").args(["netns", "add", &name]).status().unwrap();
+        assert!(st.success(), "ip netns add {name}");
+        TestNs(name)
+    }
+}
+
+impl Drop for TestNs {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+#[test]
+fn a_put_that_fails_while_building_leaves_nothing_behind() {
+    if !privileged() {
+        return;
+    }
+    let lab = Lab::start(TRIO);
+    let (_, before_topo) = http(&lab, "GET", "/api/v1/topology", None);
+    let with = |extra_nodes: &str, extra_links: &str| {
+        TRIO.replace("nodes:\n", &format!("nodes:\n{extra_nodes}"))
+            .replace("  lc: {a: c, b: lan}\n", &format!("  lc: {{a: c, b: lan}}\n{extra_links}"))
+    };
+
+    // 1. The second new node's namespace is taken: refused, and the first
+    //    new node's namespace is not left behind.
+    let taken = TestNs::new(lab.ns("zz"));
+    let ns_before = namespaces_with(&lab.prefix);
+    let root_before = links_in(None);
+    let topo = with(
+        "  y: {kind: host, addresses: [10.7.0.4/24]}\n  zz: {kind: host, addresses: [10.7.0.5/24]}\n",
+        "  ly: {a: y, b: lan}\n  lz: {a: zz, b: lan}\n",
+    );
+    let (st, v) = http(&lab, "PUT", "/api/v1/topology", Some(("application/yaml", topo.as_bytes())));
+    assert!((400..600).contains(&st) && st != 401, "{st}: {v}");
+    assert!(v["error"]["message"].as_str().is_some_and(|m| m.contains(&lab.ns("zz"))), "says what failed: {v}");
+    assert_eq!(namespaces_with(&lab.prefix), ns_before, "no namespace left behind");
+    assert_eq!(links_in(None), root_before, "no device left behind");
+    drop(taken);
+
+    // 2. A device that cannot be created (its name belongs to another kind
+    //    of interface), after a new host's namespace was made: all undone.
+    let scratch = TestNs::new(lab.ns("scratch"));
+    let st = Command::new("ip").args(["-n", &scratch.0, "link", "add", "fmbusy0", "type", "dummy"]).status().unwrap();
+    assert!(st.success());
+    let ns_before = namespaces_with(&lab.prefix);
+    let scratch_before = links_in(Some(&scratch.0));
+    let topo = with(
+        &format!(
+            "  y: {{kind: host, addresses: [10.7.0.4/24]}}\n  t: {{kind: tun, device: fmbusy0, netns: {}, addresses: [10.7.0.6/24]}}\n",
+            scratch.0
+        ),
+        "  ly: {a: y, b: lan}\n  lt: {a: t, b: lan}\n",
+    );
+    let (st, v) = http(&lab, "PUT", "/api/v1/topology", Some(("application/yaml", topo.as_bytes())));
+    assert!((400..600).contains(&st) && st != 401, "{st}: {v}");
+    assert!(v["error"]["code"].is_string() && v["error"]["message"].is_string(), "a JSON error: {v}");
+    assert_eq!(namespaces_with(&lab.prefix), ns_before, "no namespace left behind: {v}");
+    assert_eq!(links_in(Some(&scratch.0)), scratch_before, "no device left behind: {v}");
+    assert_eq!(links_in(None), root_before, "no device left behind: {v}");
+    drop(scratch);
+
+    // Nothing changed, nothing was recorded, traffic flows.
+    let (_, after_topo) = http(&lab, "GET", "/api/v1/topology", None);
+    assert_eq!(before_topo, after_topo);
+    let (_, ev) = http(&lab, "GET", "/api/v1/events", None);
+    assert!(ev.as_array().unwrap().iter().all(|e| e["action"] != "topology.reload"), "{ev}");
+    lab.run_ok("a", &["ping", "-c", "2", "-i", "0.05", "-q", "10.7.0.2"]);
+    // The running instance's state file names only what exists.
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(faultmesh_emulator::io::setup::state_file(&lab.prefix)).unwrap())
+            .unwrap();
+    for ns in state["namespaces"].as_array().unwrap() {
+        let ns = ns.as_str().unwrap();
+        assert!(namespaces_with(ns).iter().any(|n| n == ns), "state file names a namespace that is gone: {ns}");
+    }
 }

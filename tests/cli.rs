@@ -89,3 +89,62 @@ fn api_off_loopback_needs_a_token() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not loopback: set a bearer token"));
 }
+
+#[test]
+fn api_off_loopback_refuses_insecure_no_auth() {
+    if !faultmesh_emulator::io::sys::has_net_admin() {
+        eprintln!("skipping: needs root");
+        return;
+    }
+    let out = Command::new(BIN)
+        .args(["run", &repo("topologies/wan.yaml"), "--api", "0.0.0.0:0", "--insecure-no-auth"])
+        .env_remove("FAULTMESH_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not loopback") && err.contains("--insecure-no-auth is for loopback only"), "{err}");
+    let out = Command::new(BIN)
+        .args(["run", &repo("topologies/wan.yaml"), "--token", "x y"])
+        .env_remove("FAULTMESH_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("printable ASCII"), "{out:?}");
+}
+
+#[test]
+fn openapi_prints_the_contract_offline() {
+    let out = Command::new(BIN).arg("openapi").env("FAULTMESH_API", "http://127.0.0.1:1").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(doc["paths"]["/api/v1/status"]["get"].is_object(), "paths carry their real prefix");
+    assert!(doc["paths"]["/metrics"]["get"].is_object());
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    assert_eq!(doc["security"], serde_json::json!([{"bearer": []}]));
+    assert_eq!(doc["paths"]["/api/v1/openapi.json"]["get"]["security"], serde_json::json!([{}]));
+    // No untyped object where the answer has a shape.
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["StatusView"]["properties"]["dataplane"].to_string().contains("DataplaneView"));
+    assert!(schemas["DirView"]["properties"]["live"].to_string().contains("DirLive"));
+    assert!(schemas["DirView"]["properties"]["configured"].to_string().contains("Impairments"));
+    // String-or-map impairment fields are oneOf.
+    let delay = &schemas["DelayInput"]["oneOf"];
+    assert!(delay.to_string().contains(r#""type":"string""#) && delay.to_string().contains("DelayMap"), "{delay}");
+}
+
+#[test]
+fn an_empty_topology_file_is_refused() {
+    let dir = std::env::temp_dir().join(format!("fm-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, text) in [("empty.yaml", ""), ("blank.yaml", "  \n\n\t\n"), ("comments.yaml", "# nothing yet\n---\n")] {
+        let f = dir.join(name);
+        std::fs::write(&f, text).unwrap();
+        let out = Command::new(BIN).arg("validate").arg(&f).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("the topology is empty"), "{name}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -29,7 +29,7 @@ pub enum BackendError {
 impl From<ApplianceError> for BackendError {
     fn from(e: ApplianceError) -> Self {
         match e {
-            ApplianceError::NodeRebuild(_) => BackendError::Conflict(e.to_string()),
+            ApplianceError::NodeRebuild(_) | ApplianceError::Attach(_) => BackendError::Conflict(e.to_string()),
             ApplianceError::Setup(faultmesh_emulator::io::setup::SetupError::NamespaceExists(..)) => {
                 BackendError::Conflict(e.to_string())
             }

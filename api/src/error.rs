@@ -28,9 +28,9 @@ pub struct ErrorDetail {
     /// How to fix it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
-    /// Extra structured detail (e.g. topology diagnostics).
+    /// Topology diagnostics, one per problem (422 on a topology).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Vec<crate::schema::Diagnostic>>, nullable = false)]
     pub details: Option<serde_json::Value>,
 }
 
@@ -83,6 +83,12 @@ impl ApiError {
     /// 413.
     pub fn too_large(limit: usize) -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("request body larger than {limit} bytes"))
+    }
+
+    /// 500: the appliance failed at something it should have done (`code`
+    /// says what); the message names the step.
+    pub fn internal(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, code, message)
     }
 
     /// 503: the data plane did not answer.

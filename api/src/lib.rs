@@ -49,6 +49,9 @@ pub struct AppState {
     pub events: EventLog,
     /// The topology file, for `POST /topology/reload`.
     pub source: Mutex<Option<PathBuf>>,
+    /// Directories (besides the topology file's) that script files may be
+    /// read from (`--scripts-dir`).
+    pub script_dirs: Mutex<Vec<PathBuf>>,
     /// Bearer token required on every request, if set.
     pub token: Option<String>,
     /// Start time (ms since epoch).
@@ -68,6 +71,7 @@ impl AppState {
             faults: Mutex::new(FaultRegistry::default()),
             events: EventLog::default(),
             source: Mutex::new(source),
+            script_dirs: Mutex::default(),
             token,
             started_ms: events::unix_ms(),
             scripts: None,
@@ -88,12 +92,20 @@ impl AppState {
             faults: Mutex::new(FaultRegistry::default()),
             events: EventLog::default(),
             source: Mutex::new(source),
+            script_dirs: Mutex::default(),
             token,
             started_ms: events::unix_ms(),
             scripts: Some(scripts),
             reported_disabled: Mutex::default(),
             sweeps: Default::default(),
         })
+    }
+
+    /// Where script files named by a topology or a request may be read from.
+    pub fn script_dirs(&self) -> faultmesh_emulator::topology::ScriptDirs {
+        let base = self.source.lock().ok().and_then(|p| p.as_ref().and_then(|p| p.parent().map(|d| d.to_path_buf())));
+        let extra = self.script_dirs.lock().map(|d| d.clone()).unwrap_or_default();
+        faultmesh_emulator::topology::ScriptDirs::new(base.as_deref(), &extra)
     }
 
     /// Pushes the faults to the engine.

@@ -23,6 +23,7 @@ use utoipa_axum::routes;
 use crate::error::{ApiError, ErrorBody, parse_json, parse_query};
 use crate::events::{Event, unix_ms};
 use crate::faults::{Fault, FaultRequest, FaultView};
+use crate::schema;
 use crate::{AppState, BackendError, ScriptTarget};
 
 type S = Arc<AppState>;
@@ -37,11 +38,68 @@ pub const TOPOLOGY_LIMIT: usize = faultmesh_emulator::topology::MAX_TOPOLOGY_BYT
 #[openapi(
     info(
         title = "faultmesh",
-        description = "Control a running faultmesh appliance: topology, link impairments, faults, counters, events."
+        description = "Control a running faultmesh appliance: topology, link impairments, faults, counters, events. \
+Every request needs `Authorization: Bearer <token>` except `GET /api/v1/openapi.json`; \
+`faultmesh run` writes the token to `/run/faultmesh/api-<port>.token` (root only)."
     ),
-    components(schemas(ErrorBody))
+    components(schemas(ErrorBody)),
+    security(("bearer" = []))
 )]
 struct ApiDoc;
+
+/// Completes the generated document: the bearer scheme, and the answers
+/// every operation can give whatever its handler does (the auth layer's 401,
+/// the body and query extractors' 400 and 413, a 503 when the data plane
+/// does not answer), so that a client — or schemathesis — finds every status
+/// it can get documented.
+struct Contract;
+
+impl utoipa::Modify for Contract {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "the token `faultmesh run` wrote to /run/faultmesh/api-<port>.token, or its --token",
+                    ))
+                    .build(),
+            ),
+        );
+        let error = |what: &str| {
+            ResponseBuilder::new()
+                .description(what)
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                )
+                .build()
+        };
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let public = path == "/api/v1/openapi.json";
+            for op in
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
+            {
+                let r = &mut op.responses.responses;
+                let mut add = |code: &str, what: &str| {
+                    r.entry(code.to_string()).or_insert_with(|| error(what).into());
+                };
+                if !public {
+                    add("401", "missing or wrong bearer token");
+                }
+                add("400", "malformed request: body, query string or header");
+                if op.request_body.is_some() {
+                    add("413", "request body too large");
+                }
+                add("503", "the data plane did not answer");
+            }
+        }
+    }
+}
 
 /// Who made a request: the `X-Faultmesh-Actor` header or the client address.
 struct Actor(String);
@@ -95,23 +153,31 @@ impl<St: Send + Sync, const N: usize> FromRequest<St> for Body<N> {
     }
 }
 
-async fn auth(State(s): State<S>, req: Request, next: Next) -> Response {
-    if let Some(token) = &s.token {
-        let ok = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|t| constant_time_eq(t.as_bytes(), token.as_bytes()));
-        if !ok {
-            return ApiError::unauthorized().into_response();
-        }
-    }
-    next.run(req).await
-}
+/// The one path anybody may read: the contract says how to authenticate.
+const PUBLIC_PATH: &str = "/api/v1/openapi.json";
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Every request but `GET /api/v1/openapi.json` needs the bearer token —
+/// reads too: counters and the event log say what the operator is testing,
+/// and a uniform rule leaves nothing to get wrong per route. Runs before
+/// routing, so an unauthenticated client cannot even learn which paths exist.
+async fn auth(State(s): State<S>, req: Request, next: Next) -> Response {
+    let Some(token) = &s.token else { return next.run(req).await };
+    if req.uri().path() == PUBLIC_PATH && matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD) {
+        return next.run(req).await;
+    }
+    let given = req.headers().get(header::AUTHORIZATION).map(|v| {
+        v.to_str().ok().and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer "))).map(str::trim)
+    });
+    let challenge = match given {
+        Some(Some(t)) if crate::auth::constant_time_eq(t.as_bytes(), token.as_bytes()) => {
+            return next.run(req).await;
+        }
+        None => "Bearer realm=\"faultmesh\"",
+        Some(_) => "Bearer realm=\"faultmesh\", error=\"invalid_token\"",
+    };
+    let mut resp = ApiError::unauthorized().into_response();
+    resp.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static(challenge));
+    resp
 }
 
 async fn not_found() -> ApiError {
@@ -126,8 +192,10 @@ async fn method_not_allowed(req: Request) -> ApiError {
     e
 }
 
-pub(crate) fn build(state: S) -> (Router, utoipa::openapi::OpenApi) {
-    let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// Every documented route; paths in the document carry their real prefix.
+fn documented() -> OpenApiRouter<S> {
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(openapi_json))
         .routes(routes!(status))
         .routes(routes!(get_topology, put_topology))
         .routes(routes!(reload_topology))
@@ -143,13 +211,25 @@ pub(crate) fn build(state: S) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(event_stream))
         .routes(routes!(scripts))
         .routes(routes!(put_link_script, delete_link_script))
-        .routes(routes!(put_segment_script, delete_segment_script))
-        .split_for_parts();
-    let doc_json = doc.clone();
-    let api = api.route("/openapi.json", axum::routing::get(move || async move { Json(doc_json) }));
-    let app = Router::new()
-        .nest("/api/v1", api)
-        .route("/metrics", axum::routing::get(metrics))
+        .routes(routes!(put_segment_script, delete_segment_script));
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).routes(routes!(metrics))
+}
+
+/// The OpenAPI document (built once; it depends on nothing at run time).
+pub(crate) fn openapi() -> &'static utoipa::openapi::OpenApi {
+    static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = documented().split_for_parts().1;
+        // After the routes are in: the derive's modifiers run before.
+        utoipa::Modify::modify(&Contract, &mut doc);
+        doc
+    })
+}
+
+pub(crate) fn build(state: S) -> (Router, utoipa::openapi::OpenApi) {
+    let (app, _) = documented().split_for_parts();
+    let doc = openapi().clone();
+    let app = app
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(Arc::clone(&state), auth))
@@ -172,9 +252,30 @@ struct StatusView {
     faults: usize,
     /// Start time (ms since epoch).
     started_ms: u64,
-    /// Data-plane punctuality: p50/p99 release lateness (µs) and deadlines served.
-    #[schema(value_type = Object)]
-    dataplane: serde_json::Value,
+    /// Data-plane punctuality (null when the data plane did not answer).
+    dataplane: Option<DataplaneView>,
+}
+
+/// How punctually the data plane releases packets.
+#[derive(Serialize, ToSchema)]
+struct DataplaneView {
+    /// Release deadlines served.
+    deadlines: u64,
+    /// Times the loop woke up.
+    wakeups: u64,
+    /// Median release lateness (µs).
+    lateness_p50_us: f64,
+    /// 99th-percentile release lateness (µs).
+    lateness_p99_us: f64,
+    /// Worst release lateness (µs).
+    lateness_max_us: f64,
+}
+
+/// This document. The only request that needs no token.
+#[utoipa::path(get, path = "/openapi.json", tag = "meta", security(()),
+    responses((status = 200, description = "the OpenAPI 3.1 document", body = Object)))]
+async fn openapi_json() -> Json<&'static utoipa::openapi::OpenApi> {
+    Json(openapi())
 }
 
 /// Status of the appliance.
@@ -189,17 +290,13 @@ async fn status(State(s): State<S>) -> Json<StatusView> {
         links: t.links.len(),
         faults: s.faults.lock().map(|f| f.len()).unwrap_or(0),
         started_ms: s.started_ms,
-        dataplane: snap
-            .map(|x| {
-                serde_json::json!({
-                    "deadlines": x.loop_stats.deadlines,
-                    "wakeups": x.loop_stats.wakeups,
-                    "lateness_p50_us": x.loop_stats.lateness_quantile_ns(0.5) as f64 / 1e3,
-                    "lateness_p99_us": x.loop_stats.lateness_quantile_ns(0.99) as f64 / 1e3,
-                    "lateness_max_us": x.loop_stats.lateness_max_ns as f64 / 1e3,
-                })
-            })
-            .unwrap_or_default(),
+        dataplane: snap.map(|x| DataplaneView {
+            deadlines: x.loop_stats.deadlines,
+            wakeups: x.loop_stats.wakeups,
+            lateness_p50_us: x.loop_stats.lateness_quantile_ns(0.5) as f64 / 1e3,
+            lateness_p99_us: x.loop_stats.lateness_quantile_ns(0.99) as f64 / 1e3,
+            lateness_max_us: x.loop_stats.lateness_max_ns as f64 / 1e3,
+        }),
     })
 }
 
@@ -213,7 +310,7 @@ async fn get_topology(State(s): State<S>) -> Json<serde_json::Value> {
 #[derive(Serialize, ToSchema)]
 struct ReloadView {
     /// Report.
-    #[schema(value_type = Object)]
+    #[schema(value_type = schema::ReloadReport)]
     report: ReloadReport,
     /// Faults removed because their target is gone.
     faults_removed: Vec<u64>,
@@ -247,20 +344,32 @@ async fn apply_topology(s: S, actor: String, topo: Topology) -> ApiResult<Json<R
     let report = tokio::task::spawn_blocking(move || b.reload(t2))
         .await
         .map_err(|_| ApiError::unavailable("reload task failed"))?
-        .map_err(|e| match e {
-            BackendError::Conflict(m) => ApiError::conflict(m),
-            BackendError::Failed(m) => ApiError { status: StatusCode::INTERNAL_SERVER_ERROR, ..ApiError::conflict(m) },
-        })?;
+        .map_err(reload_error)?;
     let view = tokio::task::spawn_blocking(move || reloaded(&s, &actor, topo, report))
         .await
         .map_err(|_| ApiError::unavailable("reload task failed"))?;
     Ok(Json(view))
 }
 
+/// A reload the backend refused or could not carry out. The backend has
+/// already undone whatever it built for it; the answer says what failed and
+/// that the running topology is unchanged.
+fn reload_error(e: BackendError) -> ApiError {
+    const UNCHANGED: &str =
+        "nothing was changed: the devices created for it were removed and the running topology is as it was";
+    match e {
+        BackendError::Conflict(m) => ApiError::conflict(format!("the topology cannot be applied live: {m}"))
+            .with_hint(format!("{UNCHANGED}; restart `faultmesh run` for changes that need rebuilt devices")),
+        BackendError::Unavailable(m) => ApiError::unavailable(m),
+        BackendError::Failed(m) => {
+            ApiError::internal("reload_failed", format!("building the new topology failed: {m}")).with_hint(UNCHANGED)
+        }
+    }
+}
+
 fn parse_topology(s: &S, text: &str) -> ApiResult<Topology> {
-    let base = s.source.lock().ok().and_then(|p| p.as_ref().and_then(|p| p.parent().map(|d| d.to_path_buf())));
     let name = s.backend.topology().name;
-    topology::parse_str(text, &name, base.as_deref()).map_err(|d| {
+    topology::parse_str_with(text, &name, &s.script_dirs()).map_err(|d| {
         let first = d.0.first().map(|x| x.headline("topology")).unwrap_or_default();
         ApiError::invalid("body", format!("the topology does not validate: {first}"))
             .with_details(serde_json::to_value(&d).unwrap_or_default())
@@ -272,7 +381,9 @@ fn parse_topology(s: &S, text: &str) -> ApiResult<Topology> {
 /// their queues and counters; a file that does not validate is rejected
 /// with 422 and the running topology stays as it is.
 #[utoipa::path(put, path = "/topology", tag = "topology", request_body(content = String, description = "topology in YAML or JSON", content_type = "application/yaml"),
-    responses((status = 200, body = ReloadView), (status = 422, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = ReloadView), (status = 422, description = "does not validate (empty, or errors at line:column in `details`)", body = ErrorBody),
+        (status = 409, description = "valid, but needs a restart (a node changed its device or namespace, or a namespace exists)", body = ErrorBody),
+        (status = 500, description = "building it failed; everything built for it was removed", body = ErrorBody)))]
 async fn put_topology(State(s): State<S>, actor: Actor, body: Body<TOPOLOGY_LIMIT>) -> ApiResult<Json<ReloadView>> {
     let text = std::str::from_utf8(&body.0).map_err(|_| ApiError::bad_request("the topology is not UTF-8 text"))?;
     let topo = parse_topology(&s, text)?;
@@ -280,7 +391,9 @@ async fn put_topology(State(s): State<S>, actor: Actor, body: Body<TOPOLOGY_LIMI
 }
 
 /// Reloads the topology from the file the appliance was started with.
-#[utoipa::path(post, path = "/topology/reload", tag = "topology", responses((status = 200, body = ReloadView), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, path = "/topology/reload", tag = "topology", responses((status = 200, body = ReloadView), (status = 422, body = ErrorBody),
+    (status = 409, description = "not started from a file, the file is unreadable, or it needs a restart", body = ErrorBody),
+    (status = 500, description = "building it failed; everything built for it was removed", body = ErrorBody)))]
 async fn reload_topology(State(s): State<S>, actor: Actor) -> ApiResult<Json<ReloadView>> {
     let path = s
         .source
@@ -298,10 +411,11 @@ async fn reload_topology(State(s): State<S>, actor: Actor) -> ApiResult<Json<Rel
 #[derive(Serialize, ToSchema)]
 struct DirView {
     /// Configured impairments (map form).
-    #[schema(value_type = Object)]
+    #[schema(value_type = schema::ImpairmentsView)]
     configured: ImpairmentsDoc,
-    /// Counters, queue depths, impairments in force (with fault rate limits), fault ids.
-    #[schema(value_type = Object)]
+    /// Counters, queue depths, impairments in force (with fault rate limits),
+    /// fault ids; null when the data plane did not answer.
+    #[schema(value_type = Option<schema::DirLive>)]
     live: Option<DirSnapshot>,
 }
 
@@ -315,7 +429,6 @@ struct LinkView {
     /// End b.
     b: String,
     /// Labels.
-    #[schema(value_type = Object)]
     labels: std::collections::BTreeMap<String, String>,
     /// a → b.
     a_to_b: DirView,
@@ -364,27 +477,27 @@ fn double<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option
 struct DirPatch {
     /// Delay, e.g. `"20ms 2ms"` or `{"time": "20ms"}`; null clears.
     #[serde(default, deserialize_with = "double", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<schema::DelayInput>)]
     delay: Option<Option<DelaySpec>>,
     /// Loss, e.g. `"1%"`, `"gemodel 1% 10%"`.
     #[serde(default, deserialize_with = "double", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<schema::LossInput>)]
     loss: Option<Option<LossSpec>>,
     /// Corruption, e.g. `"0.1%"`.
     #[serde(default, deserialize_with = "double", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<schema::ChanceInput>)]
     corrupt: Option<Option<ChanceSpec>>,
     /// Duplication, e.g. `"1%"`.
     #[serde(default, deserialize_with = "double", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<schema::ChanceInput>)]
     duplicate: Option<Option<ChanceSpec>>,
     /// Reordering, e.g. `"25% 50% gap 5"` (needs a delay).
     #[serde(default, deserialize_with = "double", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<schema::ReorderInput>)]
     reorder: Option<Option<ReorderSpec>>,
     /// Rate limit, e.g. `"100mbit"`.
     #[serde(default, deserialize_with = "double", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<schema::RateInput>)]
     rate: Option<Option<RateSpec>>,
     /// MTU.
     #[serde(default, deserialize_with = "double", skip_serializing_if = "Option::is_none")]
@@ -620,13 +733,13 @@ struct NodeView {
     interface: Option<String>,
     /// Its link.
     link: String,
-    /// Traffic in (sent into the appliance) and out (delivered to it).
-    #[schema(value_type = Object)]
+    /// Traffic in (sent into the appliance) and out (delivered to it); null
+    /// when the data plane did not answer.
+    #[schema(value_type = Option<schema::NodeTraffic>)]
     traffic: serde_json::Value,
     /// Faults that affect it (on its link, or partitions including it).
     faults: Vec<u64>,
     /// Labels.
-    #[schema(value_type = Object)]
     labels: std::collections::BTreeMap<String, String>,
 }
 
@@ -703,6 +816,12 @@ async fn counters(State(s): State<S>) -> ApiResult<Json<serde_json::Value>> {
     Ok(Json(v))
 }
 
+/// Every counter in the Prometheus text format, labelled by `link`,
+/// `direction`, `stage` and `reason`. Needs the token like everything else:
+/// give Prometheus `authorization: {credentials_file: ...}`.
+#[utoipa::path(get, path = "/metrics", tag = "counters",
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4", body = String, content_type = "text/plain; version=0.0.4; charset=utf-8"),
+        (status = 503, body = ErrorBody)))]
 async fn metrics(State(s): State<S>) -> Response {
     match s.backend.snapshot() {
         Some(snap) => {
@@ -790,8 +909,9 @@ async fn event_stream(
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
-/// Scripts attached to links, with their counters.
-#[utoipa::path(get, path = "/scripts", tag = "scripts", responses((status = 200, description = "per-script counters", body = Object)))]
+/// Scripts attached to links, with their counters (one object per link
+/// direction with a script: `link`, `direction`, `script` and its counters).
+#[utoipa::path(get, path = "/scripts", tag = "scripts", responses((status = 200, description = "per-script counters", body = Vec<Object>)))]
 async fn scripts(State(s): State<S>) -> Json<serde_json::Value> {
     Json(s.scripts.as_ref().map(|h| h.stats(s.backend.as_ref())).unwrap_or_else(|| serde_json::json!([])))
 }
@@ -840,23 +960,27 @@ fn script_ref(s: &S, body: ScriptBody, link: bool) -> ApiResult<topology::Script
     };
     let (file, path, source) = match (body.file, body.source) {
         (Some(f), None) => {
-            let base = s.source.lock().ok().and_then(|p| p.as_ref().and_then(|p| p.parent().map(|d| d.to_path_buf())));
-            let path = match base {
-                Some(b) if std::path::Path::new(&f).is_relative() => b.join(&f),
-                _ => std::path::PathBuf::from(&f),
-            };
-            if !path.is_file() {
-                return Err(ApiError::invalid(
-                    "file",
-                    format!("script `{f}` not found (looked at {})", path.display()),
-                ));
-            }
-            (f, path, None)
+            // Only from inside the allowed scripts directories, read now:
+            // a request cannot make the appliance read any other file.
+            let (path, text) =
+                s.script_dirs().read(&f).map_err(|e| ApiError::invalid("file", e.message).with_hint(e.hint))?;
+            (f, path, Some(text))
         }
         (None, Some(src)) => ("inline.lua".to_string(), std::path::PathBuf::new(), Some(src)),
         _ => return Err(ApiError::invalid("file", "give exactly one of `file` or `source`")),
     };
     Ok(topology::ScriptRef { path, file, source, params: body.params.unwrap_or_default(), drop_on_error, directions })
+}
+
+/// What a script change did.
+#[derive(Serialize, ToSchema)]
+struct ScriptChange {
+    /// `link:NAME` or `segment:NAME`.
+    target: String,
+    /// The script now attached (null: detached).
+    script: Option<String>,
+    /// Problems installing the scripts of the topology.
+    errors: Vec<String>,
 }
 
 async fn attach(
@@ -865,7 +989,7 @@ async fn attach(
     target: ScriptTarget,
     what: String,
     body: Option<ScriptBody>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<ScriptChange>> {
     let hook =
         s.scripts.clone().ok_or_else(|| ApiError::conflict("this appliance was built without script support"))?;
     let script = match body {
@@ -897,18 +1021,18 @@ async fn attach(
     .map_err(|_| ApiError::unavailable("install failed"))?;
     let action = if attached { "script.attach" } else { "script.detach" };
     s.events.record(&actor, action, serde_json::json!({"target": what, "script": file, "errors": errors}));
-    Ok(Json(serde_json::json!({"target": what, "script": file, "errors": errors})))
+    Ok(Json(ScriptChange { target: what, script: file, errors }))
 }
 
 /// Attaches (or replaces) a link's script, live.
 #[utoipa::path(put, path = "/links/{name}/script", tag = "scripts", params(("name" = String, Path, description = "link name")), request_body = ScriptBody,
-    responses((status = 200, description = "attached", body = Object), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "attached", body = ScriptChange), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn put_link_script(
     State(s): State<S>,
     actor: Actor,
     Path(name): Path<String>,
     body: Body<TOPOLOGY_LIMIT>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<ScriptChange>> {
     let b: ScriptBody = parse_json(&body.0)?;
     let i = s.backend.topology().link_index(&name).ok_or_else(|| ApiError::not_found("link", &name))?;
     attach(s, actor.0, ScriptTarget::Link(i), format!("link:{name}"), Some(b)).await
@@ -916,25 +1040,25 @@ async fn put_link_script(
 
 /// Detaches a link's script.
 #[utoipa::path(delete, path = "/links/{name}/script", tag = "scripts", params(("name" = String, Path, description = "link name")),
-    responses((status = 200, description = "detached", body = Object), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "detached", body = ScriptChange), (status = 404, body = ErrorBody)))]
 async fn delete_link_script(
     State(s): State<S>,
     actor: Actor,
     Path(name): Path<String>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<ScriptChange>> {
     let i = s.backend.topology().link_index(&name).ok_or_else(|| ApiError::not_found("link", &name))?;
     attach(s, actor.0, ScriptTarget::Link(i), format!("link:{name}"), None).await
 }
 
 /// Attaches (or replaces) a segment's script: it filters every packet entering the segment.
 #[utoipa::path(put, path = "/segments/{name}/script", tag = "scripts", params(("name" = String, Path, description = "segment name")), request_body = ScriptBody,
-    responses((status = 200, description = "attached", body = Object), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "attached", body = ScriptChange), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn put_segment_script(
     State(s): State<S>,
     actor: Actor,
     Path(name): Path<String>,
     body: Body<TOPOLOGY_LIMIT>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<ScriptChange>> {
     let b: ScriptBody = parse_json(&body.0)?;
     let i = s.backend.topology().segment_index(&name).ok_or_else(|| ApiError::not_found("segment", &name))?;
     attach(s, actor.0, ScriptTarget::Segment(i), format!("segment:{name}"), Some(b)).await
@@ -942,12 +1066,12 @@ async fn put_segment_script(
 
 /// Detaches a segment's script.
 #[utoipa::path(delete, path = "/segments/{name}/script", tag = "scripts", params(("name" = String, Path, description = "segment name")),
-    responses((status = 200, description = "detached", body = Object), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "detached", body = ScriptChange), (status = 404, body = ErrorBody)))]
 async fn delete_segment_script(
     State(s): State<S>,
     actor: Actor,
     Path(name): Path<String>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<ScriptChange>> {
     let i = s.backend.topology().segment_index(&name).ok_or_else(|| ApiError::not_found("segment", &name))?;
     attach(s, actor.0, ScriptTarget::Segment(i), format!("segment:{name}"), None).await
 }

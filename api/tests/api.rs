@@ -31,7 +31,15 @@ struct Api {
     backend: Arc<MemoryBackend>,
 }
 
-fn api(token: Option<&str>) -> Api {
+/// The token every test API requires, as `faultmesh run` would.
+const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const BEARER: &str = "Bearer 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+fn api() -> Api {
+    api_with(Some(TOKEN))
+}
+
+fn api_with(token: Option<&str>) -> Api {
     let t = topology::parse_str(TOPO, "t", None).unwrap();
     let backend = Arc::new(MemoryBackend::new(&t));
     let state = AppState::new(backend.clone(), None, token.map(String::from));
@@ -40,8 +48,9 @@ fn api(token: Option<&str>) -> Api {
 }
 
 impl Api {
+    /// A request with the token.
     async fn call(&self, method: &str, uri: &str, body: &str) -> (StatusCode, serde_json::Value) {
-        self.call_with(method, uri, body, None).await
+        self.call_with(method, uri, body, Some(BEARER)).await
     }
 
     async fn call_with(
@@ -51,16 +60,28 @@ impl Api {
         body: &str,
         auth: Option<&str>,
     ) -> (StatusCode, serde_json::Value) {
+        let (st, _, v) = self.call_full(method, uri, body, auth).await;
+        (st, v)
+    }
+
+    async fn call_full(
+        &self,
+        method: &str,
+        uri: &str,
+        body: &str,
+        auth: Option<&str>,
+    ) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
         let mut req = Request::builder().method(method).uri(uri).header("content-type", "application/json");
         if let Some(a) = auth {
             req = req.header("authorization", a);
         }
         let resp = self.app.clone().oneshot(req.body(Body::from(body.to_string())).unwrap()).await.unwrap();
         let status = resp.status();
+        let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
         let v = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        (status, v)
+        (status, headers, v)
     }
 
     fn impairments(&self, link: usize, dir: u8) -> String {
@@ -70,7 +91,7 @@ impl Api {
 
 #[tokio::test]
 async fn status_topology_and_links() {
-    let a = api(None);
+    let a = api();
     let (st, v) = a.call("GET", "/api/v1/status", "").await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(v["topology"], "t");
@@ -87,7 +108,7 @@ async fn status_topology_and_links() {
 
 #[tokio::test]
 async fn patch_sets_changes_and_clears_single_fields() {
-    let a = api(None);
+    let a = api();
     let (st, _) = a.call("PATCH", "/api/v1/links/la", r#"{"a_to_b": {"loss": "1%", "rate": "100mbit"}}"#).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(a.impairments(0, 0), "delay 10ms loss 1% rate 100mbit");
@@ -106,7 +127,7 @@ async fn patch_sets_changes_and_clears_single_fields() {
 
 #[tokio::test]
 async fn bad_patches_are_refused_without_changing_anything() {
-    let a = api(None);
+    let a = api();
     let before = (a.impairments(0, 0), a.impairments(0, 1));
     for (body, status, field, text) in [
         (r#"{"a_to_b": {"delya": "10ms"}}"#, StatusCode::BAD_REQUEST, "a_to_b.delya", "unknown field `delya`"),
@@ -149,7 +170,7 @@ async fn bad_patches_are_refused_without_changing_anything() {
 
 #[tokio::test]
 async fn topology_replacement_validates_first() {
-    let a = api(None);
+    let a = api();
     let bad = TOPO.replace("lc: {a: c, b: lan}", "lc: {a: c, b: lan, both: {jiter: 1ms}}");
     let (line, col) =
         bad.lines().enumerate().find_map(|(i, l)| l.find("jiter").map(|c| (i as u64 + 1, c as u64 + 1))).unwrap();
@@ -158,6 +179,7 @@ async fn topology_replacement_validates_first() {
         .clone()
         .oneshot(
             Request::builder()
+                .header("authorization", BEARER)
                 .method("PUT")
                 .uri("/api/v1/topology")
                 .header("content-type", "application/yaml")
@@ -184,7 +206,7 @@ async fn topology_replacement_validates_first() {
 
 #[tokio::test]
 async fn faults_validate_stack_expire_and_switch_off() {
-    let a = api(None);
+    let a = api();
     for (body, field) in [
         (r#"{"kind": "delay", "target": "link=la"}"#, "delay"),
         (r#"{"kind": "delay", "delay": "5ms"}"#, "target"),
@@ -265,7 +287,7 @@ async fn faults_validate_stack_expire_and_switch_off() {
 
 #[tokio::test]
 async fn nodes_counters_metrics_and_openapi() {
-    let a = api(None);
+    let a = api();
     let (_, nodes) = a.call("GET", "/api/v1/nodes", "").await;
     assert_eq!(nodes.as_array().unwrap().len(), 3);
     let (st, n) = a.call("GET", "/api/v1/nodes/a", "").await;
@@ -289,26 +311,56 @@ async fn nodes_counters_metrics_and_openapi() {
     assert_eq!(st, StatusCode::OK);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     for p in ["/links/{name}", "/faults", "/killswitch", "/topology", "/events/stream", "/nodes/{name}"] {
-        assert!(doc["paths"].get(p).is_some(), "{p} documented");
+        assert!(doc["paths"].get(format!("/api/v1{p}")).is_some(), "{p} documented under its real prefix");
     }
-    assert!(doc["paths"]["/faults"]["post"]["requestBody"].is_object());
+    assert!(doc["paths"]["/metrics"]["get"].is_object(), "/metrics documented");
+    assert!(doc["paths"]["/api/v1/faults"]["post"]["requestBody"].is_object());
     let (st, v) = a.call("GET", "/api/v1/nothing-here", "").await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     assert_eq!(v["error"]["code"], "not_found");
 }
 
 #[tokio::test]
-async fn token_is_required_when_set() {
-    let a = api(Some("s3cret"));
-    let (st, v) = a.call("GET", "/api/v1/status", "").await;
+async fn every_operation_but_the_document_needs_the_token() {
+    let a = api();
+    let (_, doc) = a.call("GET", "/api/v1/openapi.json", "").await;
+    assert!(doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer", "{}", doc["components"]);
+    assert_eq!(doc["security"], serde_json::json!([{"bearer": []}]));
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let uri = path.replace("{name}", "la").replace("{id}", "1");
+        for method in item.as_object().unwrap().keys() {
+            let method = method.to_uppercase();
+            if path == "/api/v1/openapi.json" {
+                assert_eq!(item["get"]["security"], serde_json::json!([{}]), "documented as public");
+                let (st, _) = a.call_with(&method, &uri, "", None).await;
+                assert_eq!(st, StatusCode::OK, "the contract is public");
+                continue;
+            }
+            for auth in [None, Some("Bearer wrong"), Some("Basic Zm9vOmJhcg=="), Some(&BEARER[..BEARER.len() - 1])] {
+                let (st, headers, v) = a.call_full(&method, &uri, "{}", auth).await;
+                assert_eq!(st, StatusCode::UNAUTHORIZED, "{method} {uri} with {auth:?}: {v}");
+                assert_eq!(v["error"]["code"], "unauthorized", "{v}");
+                let challenge = headers.get("www-authenticate").and_then(|h| h.to_str().ok()).unwrap_or_default();
+                assert!(challenge.starts_with("Bearer"), "{method} {uri}: {challenge:?}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 4 * 20, "{checked}");
+    // Unknown paths too: no route enumeration without the token.
+    let (st, _) = a.call_with("GET", "/api/v1/nothing-here", "", None).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
-    assert_eq!(v["error"]["code"], "unauthorized");
-    let (st, _) = a.call_with("GET", "/api/v1/status", "", Some("Bearer wrong")).await;
-    assert_eq!(st, StatusCode::UNAUTHORIZED);
-    let (st, _) = a.call_with("GET", "/api/v1/status", "", Some("Bearer s3cret")).await;
+    // Nothing happened.
+    assert!(a.state.faults.lock().unwrap().is_empty());
+    let (_, ev) = a.call("GET", "/api/v1/events", "").await;
+    assert!(ev.as_array().unwrap().is_empty(), "{ev}");
+    assert_eq!(a.impairments(0, 0), "delay 10ms");
+
+    // Without a token configured (`--insecure-no-auth`), nothing is asked.
+    let open = api_with(None);
+    let (st, _) = open.call_with("POST", "/api/v1/killswitch", "", None).await;
     assert_eq!(st, StatusCode::OK);
-    let (st, _) = a.call_with("GET", "/metrics", "", None).await;
-    assert_eq!(st, StatusCode::UNAUTHORIZED);
 }
 
 /// Reads server-sent events from `body` until `n` have arrived (or 5 s
@@ -343,7 +395,7 @@ async fn read_sse(body: &mut Body, n: usize) -> Vec<(u64, String, serde_json::Va
 
 impl Api {
     async fn stream(&self, uri: &str, last_event_id: Option<&str>) -> (StatusCode, Body) {
-        let mut req = Request::builder().method("GET").uri(uri);
+        let mut req = Request::builder().method("GET").uri(uri).header("authorization", BEARER);
         if let Some(id) = last_event_id {
             req = req.header("last-event-id", id);
         }
@@ -354,7 +406,7 @@ impl Api {
 
 #[tokio::test]
 async fn the_event_stream_is_live_and_resumes_without_gaps_or_repeats() {
-    let a = api(None);
+    let a = api();
     // Something before anyone listens: a plain subscriber must not get it.
     let (st, _) = a.call("PATCH", "/api/v1/links/lb", r#"{"a_to_b": {"loss": "1%"}}"#).await;
     assert_eq!(st, StatusCode::OK);
@@ -397,7 +449,7 @@ async fn the_event_stream_is_live_and_resumes_without_gaps_or_repeats() {
 
 #[tokio::test]
 async fn bad_query_strings_headers_and_methods_get_json_errors() {
-    let a = api(None);
+    let a = api();
     for (uri, field, text) in [
         ("/api/v1/events?after=soon", "query.after", "invalid digit"),
         ("/api/v1/events?since=3", "query.since", "unknown field `since`"),
@@ -426,7 +478,7 @@ async fn bad_query_strings_headers_and_methods_get_json_errors() {
 
 #[tokio::test]
 async fn no_request_shape_gets_a_server_error_or_a_non_json_error() {
-    let a = api(None);
+    let a = api();
     let (_, doc) = a.call("GET", "/api/v1/openapi.json", "").await;
     let paths: Vec<String> = doc["paths"].as_object().expect("openapi paths").keys().cloned().collect();
     assert!(paths.len() >= 15, "{paths:?}");
@@ -448,7 +500,7 @@ async fn no_request_shape_gets_a_server_error_or_a_non_json_error() {
     let mut tried = 0;
     for path in &paths {
         for fill in ["la", "ghost", "%00", "1", "18446744073709551616", "x%2Fy"] {
-            let uri = format!("/api/v1{}", path.replace("{name}", fill).replace("{id}", fill));
+            let uri = path.replace("{name}", fill).replace("{id}", fill);
             for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
                 for body in bodies {
                     if method == "GET" && !body.is_empty() {
@@ -472,4 +524,90 @@ async fn no_request_shape_gets_a_server_error_or_a_non_json_error() {
     // The engine still answers.
     let (st, _) = a.call("GET", "/api/v1/links", "").await;
     assert_eq!(st, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_empty_topology_is_refused_and_nothing_changes() {
+    let a = api();
+    for body in ["", "   \n\t\n", "# nothing\n---\n", "\n...\n"] {
+        for ct in ["application/yaml", "application/json"] {
+            let req = Request::builder()
+                .method("PUT")
+                .uri("/api/v1/topology")
+                .header("content-type", ct)
+                .header("authorization", BEARER)
+                .body(Body::from(body.to_string()))
+                .unwrap();
+            let resp = a.app.clone().oneshot(req).await.unwrap();
+            let st = resp.status();
+            let v: serde_json::Value =
+                serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+            assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body:?}: {v}");
+            assert_eq!(v["error"]["field"], "body", "{v}");
+            assert!(v["error"]["message"].as_str().unwrap().contains("empty"), "{v}");
+        }
+    }
+    let (_, st) = a.call("GET", "/api/v1/status", "").await;
+    assert_eq!((st["nodes"].as_u64(), st["links"].as_u64()), (Some(3), Some(3)), "still running: {st}");
+    let (_, ev) = a.call("GET", "/api/v1/events", "").await;
+    assert!(ev.as_array().unwrap().is_empty(), "{ev}");
+}
+
+/// A backend whose reloads fail the way a real one can (after validation,
+/// while building devices).
+struct FailingReload(MemoryBackend);
+
+impl faultmesh_api::Backend for FailingReload {
+    fn topology(&self) -> topology::Topology {
+        self.0.topology()
+    }
+    fn reload(
+        &self,
+        _: topology::Topology,
+    ) -> Result<faultmesh_emulator::engine::ReloadReport, faultmesh_api::BackendError> {
+        Err(faultmesh_api::BackendError::Failed("creating TUN device `x0`: Device or resource busy".into()))
+    }
+    fn set_link(
+        &self,
+        l: usize,
+        a: faultmesh_emulator::impair::Impairments,
+        b: faultmesh_emulator::impair::Impairments,
+    ) -> Result<(), faultmesh_api::BackendError> {
+        self.0.set_link(l, a, b)
+    }
+    fn apply(&self, f: faultmesh_emulator::io::dataplane::EngineFn) -> bool {
+        self.0.apply(f)
+    }
+    fn snapshot(&self) -> Option<faultmesh_emulator::io::dataplane::DataPlaneSnapshot> {
+        self.0.snapshot()
+    }
+    fn now(&self) -> faultmesh_emulator::time::Instant {
+        self.0.now()
+    }
+    fn places(&self) -> Vec<faultmesh_emulator::io::setup::NodePlace> {
+        self.0.places()
+    }
+    fn set_script(
+        &self,
+        t: faultmesh_api::ScriptTarget,
+        s: Option<topology::ScriptRef>,
+    ) -> Result<(), faultmesh_api::BackendError> {
+        self.0.set_script(t, s)
+    }
+}
+
+#[tokio::test]
+async fn a_reload_that_fails_in_the_backend_is_a_json_error_that_says_what_failed() {
+    let t = topology::parse_str(TOPO, "t", None).unwrap();
+    let state = AppState::new(Arc::new(FailingReload(MemoryBackend::new(&t))), None, Some(TOKEN.into()));
+    let (app, _) = router(Arc::clone(&state));
+    let a = Api { app, state, backend: Arc::new(MemoryBackend::new(&t)) };
+    let (st, v) = a.call("PUT", "/api/v1/topology", &TOPO.replace("10ms", "20ms")).await;
+    assert_eq!(st, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
+    assert_eq!(v["error"]["code"], "reload_failed", "{v}");
+    let m = v["error"]["message"].as_str().unwrap();
+    assert!(m.contains("creating TUN device `x0`"), "says what failed: {v}");
+    assert!(v["error"]["hint"].as_str().unwrap().contains("nothing was changed"), "{v}");
+    let (_, ev) = a.call("GET", "/api/v1/events", "").await;
+    assert!(ev.as_array().unwrap().is_empty(), "a failed reload is not recorded as a reload: {ev}");
 }

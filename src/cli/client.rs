@@ -1,5 +1,11 @@
 //! A minimal HTTP/1.1 client for talking to a running appliance on
 //! localhost (no TLS, `Connection: close`), so the CLI needs no HTTP stack.
+//!
+//! Authentication: `--token`/`FAULTMESH_TOKEN` if given, else the token file
+//! `faultmesh run` wrote for the port of `--api`
+//! (`/run/faultmesh/api-<port>.token`, root only). When there is none to
+//! send and the appliance answers 401, the error says why (no file, or not
+//! readable by this user) and what to do.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -11,6 +17,8 @@ use anyhow::{Context, bail};
 pub(crate) struct Client {
     host: String,
     token: Option<String>,
+    /// Why no token is sent, shown if the appliance wants one.
+    no_token: Option<String>,
 }
 
 /// A response.
@@ -23,7 +31,37 @@ impl Client {
     /// From `--api` (`http://HOST:PORT`, `HOST:PORT`) and an optional token.
     pub(crate) fn new(api: &str, token: Option<String>) -> Client {
         let host = api.trim_start_matches("http://").trim_end_matches('/').trim_end_matches("/api/v1").to_string();
-        Client { host, token }
+        Client { host, token, no_token: None }
+    }
+
+    /// Like [`Client::new`]; without a token, reads the one `faultmesh run`
+    /// stored for the port of `api`.
+    pub(crate) fn with_token_lookup(api: &str, token: Option<String>) -> Client {
+        let mut c = Client::new(api, token.filter(|t| !t.is_empty()));
+        if c.token.is_some() {
+            return c;
+        }
+        let Some(port) = c.host.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()) else {
+            c.no_token = Some(format!("`{}` names no port to find a token file for; pass --token", c.host));
+            return c;
+        };
+        use faultmesh_api::auth::{TokenLookup, read_token};
+        match read_token(port) {
+            TokenLookup::Found(t) => c.token = Some(t),
+            TokenLookup::Missing(p) => {
+                c.no_token = Some(format!(
+                    "no token given and {} does not exist (is the appliance on this machine, on this port?); pass --token or set FAULTMESH_TOKEN",
+                    p.display()
+                ))
+            }
+            TokenLookup::Unreadable(p, e) => {
+                c.no_token = Some(format!(
+                    "the token file {} is not readable by this user ({e}): run as root or pass --token (FAULTMESH_TOKEN)",
+                    p.display()
+                ))
+            }
+        }
+        c
     }
 
     fn connect(&self) -> anyhow::Result<TcpStream> {
@@ -93,8 +131,22 @@ impl Client {
         Ok((size > 0).then_some(buf))
     }
 
-    /// Sends a request and reads the whole response.
+    /// Sends a request and reads the whole response; a 401 is an error that
+    /// says how to get a token.
     pub(crate) fn request(&self, method: &str, path: &str, body: Option<(&str, &[u8])>) -> anyhow::Result<Response> {
+        let resp = self.request_raw(method, path, body)?;
+        if resp.status == 401 {
+            let why = match (&self.token, &self.no_token) {
+                (Some(_), _) => "the token was refused (a stale --token or FAULTMESH_TOKEN? the appliance makes a new one at every start)".to_string(),
+                (None, Some(why)) => why.clone(),
+                (None, None) => "no token given: pass --token or set FAULTMESH_TOKEN".to_string(),
+            };
+            bail!("the appliance at {} requires a bearer token: {why}", self.host);
+        }
+        Ok(resp)
+    }
+
+    fn request_raw(&self, method: &str, path: &str, body: Option<(&str, &[u8])>) -> anyhow::Result<Response> {
         let mut r = self.send(method, path, body)?;
         let (status, chunked) = Self::read_head(&mut r)?;
         let mut out = Vec::new();
@@ -126,6 +178,12 @@ impl Client {
         let mut r = self.send("GET", path, None)?;
         r.get_ref().set_read_timeout(None)?;
         let (status, chunked) = Self::read_head(&mut r)?;
+        if status == 401 {
+            drop(r);
+            // Same message as for any other request.
+            self.request("GET", path, None)?;
+            bail!("the API answered 401 to {path}");
+        }
         if status != 200 || !chunked {
             bail!("the API answered {status} to {path}");
         }

@@ -35,6 +35,9 @@ enum Command {
         /// Print the validated topology as JSON.
         #[arg(long)]
         json: bool,
+        /// Also allow script files from this directory (besides the topology file's own).
+        #[arg(long = "scripts-dir", value_name = "DIR")]
+        scripts_dir: Vec<PathBuf>,
     },
     /// Build a topology's namespaces and devices and forward its traffic until stopped.
     Run {
@@ -52,6 +55,15 @@ enum Command {
         /// Do not serve the HTTP API.
         #[arg(long)]
         no_api: bool,
+        /// Also allow script files from this directory (besides the topology
+        /// file's own), for the file and for topologies sent through the API.
+        #[arg(long = "scripts-dir", value_name = "DIR", env = "FAULTMESH_SCRIPTS_DIR", value_delimiter = ':')]
+        scripts_dir: Vec<PathBuf>,
+        /// Existing interfaces that topologies changed through the API may
+        /// attach (`*` wildcards; default: none). Also needed to attach the
+        /// interface that carries the default route.
+        #[arg(long = "allow-attach", value_name = "PATTERN", env = "FAULTMESH_ALLOW_ATTACH", value_delimiter = ',')]
+        allow_attach: Vec<String>,
         /// Bearer token the API requires (default: a random one, written
         /// root-only to /run/faultmesh/api-<port>.token; required off loopback).
         /// Prefer FAULTMESH_TOKEN: a command line is visible to every local user.
@@ -222,13 +234,25 @@ impl Tuning {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Validate { files, json } => validate::run(&files, json),
-        Command::Run { file, prefix, stats_json, api, no_api, token, insecure_no_auth, tuning } => run::run(
+        Command::Validate { files, json, scripts_dir } => validate::run(&files, json, &scripts_dir),
+        Command::Run {
+            file,
+            prefix,
+            stats_json,
+            api,
+            no_api,
+            token,
+            insecure_no_auth,
+            scripts_dir,
+            allow_attach,
+            tuning,
+        } => run::run(
             &file,
             prefix,
             tuning.options(),
             stats_json.as_deref(),
             run::ApiOptions { listen: (!no_api).then_some(api), token, insecure_no_auth },
+            run::Trust { scripts_dir, allow_attach },
         ),
         Command::Link { cmd, conn } => match cmd {
             LinkCmd::Show { name, json } => control::link_show(&conn.client(), name.as_deref(), json),

@@ -4,9 +4,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use faultmesh_emulator::io::appliance::Appliance;
+use faultmesh_emulator::io::appliance::{Appliance, ApplianceError};
+use faultmesh_emulator::io::attach::AttachPolicy;
 use faultmesh_emulator::io::dataplane::Options;
 use faultmesh_emulator::io::{setup, sys};
+use faultmesh_emulator::names::{self, NameKind};
 
 use faultmesh_emulator::topology::{self, Topology};
 
@@ -40,14 +42,22 @@ pub(crate) fn require_privileges(what: &str) -> Option<ExitCode> {
     Some(ExitCode::from(2))
 }
 
-pub(crate) fn load(file: &Path) -> Result<Topology, ExitCode> {
-    match topology::load_file(file) {
+pub(crate) fn load(file: &Path, scripts_dir: &[std::path::PathBuf]) -> Result<Topology, ExitCode> {
+    match topology::load_file_with(file, scripts_dir) {
         Ok((t, _)) => Ok(t),
         Err((d, src)) => {
             eprint!("{}", d.render(&file.display().to_string(), &src));
             Err(ExitCode::from(1))
         }
     }
+}
+
+/// What the operator allows topologies to reach beyond their own namespaces.
+pub(crate) struct Trust {
+    /// Extra directories script files may come from.
+    pub scripts_dir: Vec<std::path::PathBuf>,
+    /// `--allow-attach` patterns.
+    pub allow_attach: Vec<String>,
 }
 
 /// Where and how to serve the API.
@@ -184,8 +194,22 @@ pub(crate) fn run(
     opts: Options,
     stats_json: Option<&Path>,
     api: ApiOptions,
+    trust: Trust,
 ) -> anyhow::Result<ExitCode> {
-    let topo = match load(file) {
+    let attach = match AttachPolicy::new(&trust.allow_attach) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("faultmesh run: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if let Some(p) = &prefix {
+        if let Err(e) = names::check(NameKind::Prefix, p) {
+            eprintln!("faultmesh run: --prefix: {e}\n  hint: {}", NameKind::Prefix.hint());
+            return Ok(ExitCode::from(2));
+        }
+    }
+    let topo = match load(file, &trust.scripts_dir) {
         Ok(t) => t,
         Err(code) => return Ok(code),
     };
@@ -201,7 +225,14 @@ pub(crate) fn run(
     };
     sys::block_termination_signals().context("blocking signals")?;
     let prefix = prefix.unwrap_or_else(|| setup::default_prefix(&topo));
-    let app = Appliance::start(topo, &prefix, opts)?;
+    let app = match Appliance::start_with(topo, &prefix, opts, attach) {
+        Ok(a) => a,
+        Err(e @ ApplianceError::Attach(_)) => {
+            eprintln!("faultmesh run: {e}");
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let t = app.topology().clone();
     println!("faultmesh: running `{}` (prefix {prefix}, {} nodes, {} links)", t.name, t.nodes.len(), t.links.len());
     print!("{}", describe(&app));
@@ -210,6 +241,9 @@ pub(crate) fn run(
     let source = std::fs::canonicalize(file).ok();
     let token = listen.as_ref().and_then(|l| l.token.clone());
     let state = super::scripts::state(backend.clone(), source, token, &t);
+    if let Ok(mut d) = state.script_dirs.lock() {
+        *d = trust.scripts_dir.clone();
+    }
     // Kept until the server has stopped: the file goes when the API does.
     let mut token_file = None;
     let server = match listen {

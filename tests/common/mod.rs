@@ -47,6 +47,9 @@ pub struct Lab {
     pub extra_args: Vec<String>,
     /// `http://ADDR` of the appliance's API, if it serves one.
     pub api: Option<String>,
+    /// The API's bearer token, read from the file `faultmesh run` wrote
+    /// (none with `--insecure-no-auth`).
+    pub token: Option<String>,
 }
 
 impl Lab {
@@ -99,11 +102,17 @@ impl Lab {
             stdout: rx,
             extra_args: args.iter().map(|s| s.to_string()).collect(),
             api: None,
+            token: None,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             match lab.stdout.recv_timeout(Duration::from_millis(100)) {
-                Ok(l) if l.contains("faultmesh: ready") => break,
+                Ok(l) if l.contains("faultmesh: ready") => {
+                    lab.token = lab.api_port().and_then(|p| {
+                        std::fs::read_to_string(faultmesh_api::auth::token_path(p)).ok().map(|t| t.trim().to_string())
+                    });
+                    break;
+                }
                 Ok(l) if l.starts_with("faultmesh: API on http://") => {
                     lab.api = l.split_whitespace().nth(3).map(|u| u.trim_end_matches("/api/v1").to_string());
                 }
@@ -119,6 +128,11 @@ impl Lab {
             }
         }
         lab
+    }
+
+    /// The port of the API, if it serves one.
+    pub fn api_port(&self) -> Option<u16> {
+        self.api.as_deref()?.rsplit_once(':')?.1.parse().ok()
     }
 
     /// The namespace of a host node.
@@ -326,14 +340,28 @@ pub fn snmp(ns: &str, proto: &str, field: &str) -> u64 {
     vals[i].parse().unwrap()
 }
 
-/// A plain HTTP/1.1 request to the lab's API; returns status and JSON (or
-/// the body as a string).
+/// A plain HTTP/1.1 request to the lab's API with its token; returns status
+/// and JSON (or the body as a string).
 pub fn http(lab: &Lab, method: &str, path: &str, body: Option<(&str, &[u8])>) -> (u16, serde_json::Value) {
+    http_as(lab, lab.token.as_deref(), method, path, body)
+}
+
+/// Like [`http`], with the bearer token `token` (none: no header).
+pub fn http_as(
+    lab: &Lab,
+    token: Option<&str>,
+    method: &str,
+    path: &str,
+    body: Option<(&str, &[u8])>,
+) -> (u16, serde_json::Value) {
     use std::io::Write;
     let base = lab.api.as_deref().expect("lab serves the API");
     let host = base.trim_start_matches("http://");
     let mut s = std::net::TcpStream::connect(host).expect("connect to the API");
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    if let Some(t) = token {
+        head += &format!("Authorization: Bearer {t}\r\n");
+    }
     match body {
         Some((ct, b)) => head += &format!("Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n", b.len()),
         None => head += "Content-Length: 0\r\n\r\n",
@@ -357,7 +385,13 @@ pub fn http_json(lab: &Lab, method: &str, path: &str, body: &str) -> (u16, serde
     http(lab, method, path, Some(("application/json", body.as_bytes())))
 }
 
-/// Runs the faultmesh CLI against the lab's API.
+/// Runs the faultmesh CLI against the lab's API. It finds the token itself
+/// (the file `faultmesh run` wrote for the port), as an operator's would.
 pub fn cli(lab: &Lab, args: &[&str]) -> Output {
-    Command::new(BIN).args(args).env("FAULTMESH_API", lab.api.as_deref().unwrap()).output().unwrap()
+    Command::new(BIN)
+        .args(args)
+        .env("FAULTMESH_API", lab.api.as_deref().unwrap())
+        .env_remove("FAULTMESH_TOKEN")
+        .output()
+        .unwrap()
 }

@@ -1,0 +1,398 @@
+//! OpenAPI schemas of types the API serializes but does not own.
+//!
+//! The engine's snapshot and impairment types live in the emulator crate,
+//! which knows nothing of OpenAPI, and serialize through hand-written serde
+//! code (impairments as tc-style strings in a map, drops as a sparse map).
+//! The mirrors here exist only to be documented: they are never built. A
+//! test ([`tests`]) serializes the real types and checks every field they
+//! produce against the mirror, so the two cannot drift apart silently.
+#![allow(dead_code)]
+// Never built, so their sizes do not matter.
+#![allow(clippy::large_enum_variant)]
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A delay in map form (as the API answers it; also accepted as input).
+#[derive(Serialize, ToSchema)]
+#[schema(as = DelayMap)]
+pub(crate) struct DelayMap {
+    /// Mean delay, e.g. `20ms`.
+    time: String,
+    /// Jitter (standard deviation; uniform: ±jitter), e.g. `2ms`.
+    #[schema(nullable = false)]
+    jitter: Option<String>,
+    /// Correlation with the previous packet's jitter, e.g. `25%`.
+    #[schema(nullable = false)]
+    correlation: Option<String>,
+    /// Jitter distribution.
+    #[schema(nullable = false)]
+    distribution: Option<DistributionName>,
+    /// Whether jitter may reorder packets.
+    #[schema(nullable = false)]
+    reorder: Option<bool>,
+    /// Delay-line capacity in packets.
+    #[schema(nullable = false)]
+    limit: Option<u32>,
+}
+
+/// A jitter distribution.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = Distribution)]
+pub(crate) enum DistributionName {
+    /// Uniform in ±jitter.
+    Uniform,
+    /// Normal, σ = jitter.
+    Normal,
+    /// Pareto.
+    Pareto,
+    /// netem's paretonormal.
+    Paretonormal,
+}
+
+/// Gilbert-Elliott loss parameters.
+#[derive(Serialize, ToSchema)]
+#[schema(as = GeModel)]
+pub(crate) struct GeModel {
+    /// Good → bad transition probability, e.g. `1%`.
+    p: String,
+    /// Bad → good, default `100% − p`.
+    #[schema(nullable = false)]
+    r: Option<String>,
+    /// Delivery probability in the bad state (netem `1-h`).
+    #[serde(rename = "1-h")]
+    #[schema(nullable = false)]
+    one_minus_h: Option<String>,
+    /// Loss probability in the good state (netem `1-k`).
+    #[serde(rename = "1-k")]
+    #[schema(nullable = false)]
+    one_minus_k: Option<String>,
+}
+
+/// 4-state Markov loss parameters.
+#[derive(Serialize, ToSchema)]
+#[schema(as = FourState)]
+pub(crate) struct FourState {
+    /// p13.
+    p13: String,
+    /// p31.
+    #[schema(nullable = false)]
+    p31: Option<String>,
+    /// p32.
+    #[schema(nullable = false)]
+    p32: Option<String>,
+    /// p23.
+    #[schema(nullable = false)]
+    p23: Option<String>,
+    /// p14.
+    #[schema(nullable = false)]
+    p14: Option<String>,
+}
+
+/// A loss model in map form: exactly one of `percent`, `gemodel`, `state`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = LossMap)]
+pub(crate) struct LossMap {
+    /// Random loss, e.g. `1%`.
+    #[schema(nullable = false)]
+    percent: Option<String>,
+    /// Correlation of random loss, e.g. `25%`.
+    #[schema(nullable = false)]
+    correlation: Option<String>,
+    /// Gilbert-Elliott model.
+    #[schema(nullable = false)]
+    gemodel: Option<GeModel>,
+    /// 4-state model.
+    #[schema(nullable = false)]
+    state: Option<FourState>,
+}
+
+/// A (correlated) probability in map form.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ChanceMap)]
+pub(crate) struct ChanceMap {
+    /// E.g. `0.1%`.
+    percent: String,
+    /// Correlation, e.g. `25%`.
+    #[schema(nullable = false)]
+    correlation: Option<String>,
+}
+
+/// Reordering in map form.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ReorderMap)]
+pub(crate) struct ReorderMap {
+    /// Share of packets sent ahead of the delay, e.g. `25%`.
+    percent: String,
+    /// Correlation.
+    #[schema(nullable = false)]
+    correlation: Option<String>,
+    /// Every n-th packet is a candidate (default 1).
+    #[schema(nullable = false)]
+    gap: Option<u32>,
+}
+
+/// A rate limit in map form.
+#[derive(Serialize, ToSchema)]
+#[schema(as = RateMap)]
+pub(crate) struct RateMap {
+    /// The rate, e.g. `100mbit`.
+    rate: String,
+    /// Bucket size, e.g. `32kb`.
+    #[schema(nullable = false)]
+    burst: Option<String>,
+    /// Queue limit in packets.
+    #[schema(nullable = false)]
+    queue: Option<u32>,
+    /// Queue limit in bytes, e.g. `1mb`.
+    #[schema(nullable = false)]
+    queue_bytes: Option<String>,
+    /// Per-packet overhead in bytes.
+    #[schema(nullable = false)]
+    overhead: Option<u32>,
+}
+
+/// Impairments of one direction as configured (map form; absent: none).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Impairments)]
+pub(crate) struct ImpairmentsView {
+    /// Delay.
+    #[schema(nullable = false)]
+    delay: Option<DelayMap>,
+    /// Loss.
+    #[schema(nullable = false)]
+    loss: Option<LossMap>,
+    /// Corruption.
+    #[schema(nullable = false)]
+    corrupt: Option<ChanceMap>,
+    /// Duplication.
+    #[schema(nullable = false)]
+    duplicate: Option<ChanceMap>,
+    /// Reordering.
+    #[schema(nullable = false)]
+    reorder: Option<ReorderMap>,
+    /// Rate limit.
+    #[schema(nullable = false)]
+    rate: Option<RateMap>,
+    /// MTU.
+    #[schema(nullable = false)]
+    mtu: Option<u32>,
+}
+
+/// A delay: tc syntax (`"20ms 2ms 25% distribution normal"`) or a map.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[schema(as = DelayInput)]
+pub(crate) enum DelayInput {
+    /// tc syntax.
+    Text(String),
+    /// Map form.
+    Map(DelayMap),
+}
+
+/// A loss: tc syntax (`"1%"`, `"gemodel 1% 10%"`) or a map.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[schema(as = LossInput)]
+pub(crate) enum LossInput {
+    /// tc syntax.
+    Text(String),
+    /// Map form.
+    Map(LossMap),
+}
+
+/// A probability: tc syntax (`"0.1%"`, `"1% 25%"`) or a map.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[schema(as = ChanceInput)]
+pub(crate) enum ChanceInput {
+    /// tc syntax.
+    Text(String),
+    /// Map form.
+    Map(ChanceMap),
+}
+
+/// Reordering: tc syntax (`"25% 50% gap 5"`) or a map.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[schema(as = ReorderInput)]
+pub(crate) enum ReorderInput {
+    /// tc syntax.
+    Text(String),
+    /// Map form.
+    Map(ReorderMap),
+}
+
+/// A rate limit: tc syntax (`"100mbit burst 32kb"`) or a map.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[schema(as = RateInput)]
+pub(crate) enum RateInput {
+    /// tc syntax.
+    Text(String),
+    /// Map form.
+    Map(RateMap),
+}
+
+/// Live state of one link direction: counters, queues, what is in force.
+#[derive(Serialize, ToSchema)]
+#[schema(as = DirLive)]
+pub(crate) struct DirLive {
+    /// Packets that entered the direction.
+    rx_packets: u64,
+    /// Bytes that entered.
+    rx_bytes: u64,
+    /// Packets that left it.
+    tx_packets: u64,
+    /// Bytes that left it.
+    tx_bytes: u64,
+    /// Dropped packets by reason (reasons with no drops are absent).
+    drops: BTreeMap<String, u64>,
+    /// Packets with a flipped bit.
+    corrupted: u64,
+    /// Extra copies created.
+    duplicated: u64,
+    /// Packets sent ahead of the delay.
+    reordered: u64,
+    /// Packets that waited in the shaper queue.
+    shaped: u64,
+    /// Packets that spent time in the delay line.
+    delayed: u64,
+    /// Packets a fault acted on.
+    faulted: u64,
+    /// GSO super-frames split in software.
+    gso_split: u64,
+    /// Script filter calls.
+    filter_calls: u64,
+    /// Wire packets waiting in the shaper.
+    queue_packets: u64,
+    /// Wire bytes waiting in the shaper.
+    queue_bytes: u64,
+    /// Wire packets in the delay line.
+    delay_line_packets: u64,
+    /// The impairments in force, netem style (configured plus faults).
+    impairments: String,
+    /// Ids of the faults installed on this direction.
+    faults: Vec<u64>,
+}
+
+/// Traffic of a node as the node sees it.
+#[derive(Serialize, ToSchema)]
+#[schema(as = NodeTraffic)]
+pub(crate) struct NodeTraffic {
+    /// Packets the node sent.
+    sent_packets: u64,
+    /// Bytes the node sent.
+    sent_bytes: u64,
+    /// Packets delivered to the node.
+    received_packets: u64,
+    /// Bytes delivered to the node.
+    received_bytes: u64,
+    /// Malformed frames from the node.
+    malformed: u64,
+    /// Frames to the node dropped on a full transmit queue.
+    tx_dropped: u64,
+}
+
+/// What a reload changed.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ReloadReport)]
+pub(crate) struct ReloadReport {
+    /// Links carried over untouched (queues, buckets and counters kept).
+    links_kept: Vec<String>,
+    /// Links carried over with new impairments.
+    links_changed: Vec<String>,
+    /// New (or rebuilt) links.
+    links_added: Vec<String>,
+    /// Links that are gone.
+    links_removed: Vec<String>,
+    /// Packets queued on removed links, dropped.
+    packets_dropped: u64,
+    /// Nodes added.
+    nodes_added: Vec<String>,
+    /// Nodes removed.
+    nodes_removed: Vec<String>,
+}
+
+/// One topology problem (as `faultmesh validate` reports it).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Diagnostic)]
+pub(crate) struct Diagnostic {
+    /// 1-based line (0: unknown).
+    line: u64,
+    /// 1-based column (0: unknown).
+    column: u64,
+    /// Characters to underline.
+    len: u64,
+    /// What is wrong.
+    message: String,
+    /// How to fix it.
+    #[schema(nullable = false)]
+    hint: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use faultmesh_emulator::engine::Engine;
+    use faultmesh_emulator::impair::ImpairmentsDoc;
+    use faultmesh_emulator::time::Instant;
+    use faultmesh_emulator::topology;
+    use utoipa::PartialSchema;
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::Schema;
+
+    use super::*;
+
+    fn props<T: PartialSchema>() -> BTreeSet<String> {
+        match T::schema() {
+            RefOr::T(Schema::Object(o)) => o.properties.keys().cloned().collect(),
+            other => panic!("not an object schema: {}", serde_json::to_string(&other).unwrap_or_default()),
+        }
+    }
+
+    fn keys(v: &serde_json::Value) -> BTreeSet<String> {
+        v.as_object().expect("an object").keys().cloned().collect()
+    }
+
+    fn subset(have: &BTreeSet<String>, schema: &BTreeSet<String>, what: &str) {
+        let extra: Vec<_> = have.difference(schema).collect();
+        assert!(extra.is_empty(), "{what}: fields {extra:?} are not in the schema");
+    }
+
+    /// Every field the real types produce is in the mirror, and (where the
+    /// real type always writes them) the mirror has no field they lack.
+    #[test]
+    fn mirrors_match_what_the_engine_serializes() {
+        let yaml = "name: t\nnodes:\n  a: {kind: host, addresses: [10.0.0.1/24]}\n  b: {kind: host, addresses: [10.0.0.2/24]}\nsegments:\n  lan: {kind: switch}\nlinks:\n  la: {a: a, b: lan, both: {delay: 10ms 2ms 25% distribution normal limit 50, loss: gemodel 1% 10%, corrupt: 1% 5%, duplicate: 1%, reorder: 5% 10% gap 3, rate: 10mbit burst 64kb queue 10 queue_bytes 64kb overhead 4, mtu: 1400}}\n  lb: {a: b, b: lan, both: {loss: state 1%}}\n";
+        let t = topology::parse_str(yaml, "t", None).unwrap();
+        let e = Engine::new(&t, Instant::ZERO);
+        let snap = e.snapshot();
+
+        let live = serde_json::to_value(&snap.links[0].a_to_b).unwrap();
+        assert_eq!(keys(&live), props::<DirLive>(), "DirLive");
+        let node = serde_json::to_value(snap.nodes[0].counters).unwrap();
+        assert_eq!(keys(&node), props::<NodeTraffic>(), "NodeTraffic");
+        let report = serde_json::to_value(faultmesh_emulator::engine::ReloadReport::default()).unwrap();
+        assert_eq!(keys(&report), props::<ReloadReport>(), "ReloadReport");
+
+        let doc = serde_json::to_value(ImpairmentsDoc::from(&t.links[0].a_to_b)).unwrap();
+        assert_eq!(keys(&doc), props::<ImpairmentsView>(), "Impairments");
+        subset(&keys(&doc["delay"]), &props::<DelayMap>(), "DelayMap");
+        subset(&keys(&doc["loss"]), &props::<LossMap>(), "LossMap");
+        subset(&keys(&doc["loss"]["gemodel"]), &props::<GeModel>(), "GeModel");
+        subset(&keys(&doc["corrupt"]), &props::<ChanceMap>(), "ChanceMap");
+        subset(&keys(&doc["reorder"]), &props::<ReorderMap>(), "ReorderMap");
+        assert_eq!(keys(&doc["rate"]), props::<RateMap>(), "RateMap");
+        let four = serde_json::to_value(ImpairmentsDoc::from(&t.links[1].a_to_b)).unwrap();
+        assert_eq!(keys(&four["loss"]["state"]), props::<FourState>(), "FourState");
+
+        let bad = topology::parse_str("links:\n  x: {a: y, b: z}\n", "t", None).unwrap_err();
+        let d = serde_json::to_value(&bad).unwrap();
+        subset(&keys(&d[0]), &props::<Diagnostic>(), "Diagnostic");
+    }
+}
