@@ -106,7 +106,7 @@ impl AttachPolicy {
             }
             // The grammar was checked at validation; check again where the
             // name is about to reach the kernel.
-            let _ = names::check(NameKind::Interface, interface).map_err(|_| AttachError::NotAllowed {
+            names::check(NameKind::Interface, interface).map_err(|_| AttachError::NotAllowed {
                 node: n.name.clone(),
                 interface: interface.clone(),
                 netns: netns.clone(),
