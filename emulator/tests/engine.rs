@@ -585,3 +585,131 @@ links:
         assert_eq!(sim.engine.snapshot().links[l1].a_to_b.impairments, "clean");
     }
 }
+
+/// Spoofed sources cannot grow a router without bound: a million frames
+/// (UDP through the router, and ARP requests to it) from random source MACs
+/// and addresses that no table knows. The neighbour cache stays under its cap
+/// at every checkpoint, evictions account for every source it could not
+/// keep, and afterwards a next hop that no longer answers costs a few held
+/// packets that are dropped — as `unresolved` — when the resolve timeout
+/// passes, not when the next packet happens to come.
+#[test]
+fn a_flood_of_spoofed_sources_keeps_the_router_bounded() {
+    use faultmesh_emulator::engine::{ENTRY_LIFETIME_NS, NEIGHBOR_CACHE_MAX, RESOLVE_TIMEOUT_NS};
+    const FRAMES: u64 = 1_000_000;
+    const PLAIN: &str = r#"
+seed: 1
+nodes:
+  a: {kind: host, addresses: [10.0.1.2/24], gateway: 10.0.1.1}
+  b: {kind: host, addresses: [10.0.2.2/24], gateway: 10.0.2.1}
+segments:
+  r: {kind: router, addresses: [10.0.1.1/24, 10.0.2.1/24]}
+links:
+  la: {a: a, b: r}
+  lb: {a: r, b: b}
+"#;
+    let t = topo(PLAIN);
+    let (a, b) = (t.node_index("a").unwrap(), t.node_index("b").unwrap());
+    let (rmac, bmac) = (seg_mac(&t, "r"), mac_of(&t, "b"));
+    let mut sim = EngineSim::new(&t);
+    // splitmix64: a seeded stream, so a failure replays exactly.
+    let mut state = 0x5eed_u64;
+    let mut next = move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    // The i-th spoofed source: distinct for distinct i (an odd multiplier
+    // permutes u32) and scattered over the whole address space.
+    let spoofed = |i: u64| Ipv4Addr::from((i as u32 ^ 0x5a5a_5a5a).wrapping_mul(0x9e37_79b1));
+    // Sources are distinct (see `spoofed`), so every
+    // learnable one is a new entry and the books must balance exactly. ARP
+    // teaches link-local senders too; routed traffic teaches only sources no
+    // table knows.
+    let learnable = |ip: Ipv4Addr, arp: bool| {
+        let router = [Ipv4Addr::new(10, 0, 1, 1), Ipv4Addr::new(10, 0, 2, 1)].contains(&ip);
+        let node = [Ipv4Addr::new(10, 0, 1, 2), Ipv4Addr::new(10, 0, 2, 2)].contains(&ip);
+        !(ip.is_multicast() || ip.is_broadcast() || ip.is_unspecified() || router)
+            && (arp || !(ip.is_link_local() || node))
+    };
+    let (mut learned, mut last, mut arps) = (0u64, None, 0u64);
+    let seg = |sim: &EngineSim| sim.engine.snapshot().segments[0].clone();
+    for i in 0..FRAMES {
+        let r = next();
+        let src = spoofed(i);
+        // Unicast, locally administered.
+        let mut m = (r >> 16).to_be_bytes();
+        m[2] = (m[2] & 0xfe) | 0x02;
+        let smac = Mac([m[2], m[3], m[4], m[5], m[6], m[7]]);
+        let arp = r % 8 == 0;
+        arps += u64::from(arp);
+        let frame = if arp {
+            Packet::from_slice(&build::arp_request(smac, src, Ipv4Addr::new(10, 0, 1, 1)))
+        } else {
+            let l4 = [0x9c, 0x40, 0x13, 0x88, 0, 8, 0, 0];
+            Packet::from_slice(&build::ipv4(rmac, smac, src, Ipv4Addr::new(10, 0, 2, 2), ipproto::UDP, 64, &l4))
+        };
+        if learnable(src, arp) {
+            learned += 1;
+            last = Some(src);
+        }
+        sim.send(a, frame, Instant::from_micros(i));
+        if i % 4096 == 4095 {
+            // Deliveries are not the point; keep memory flat.
+            sim.take(a);
+            sim.take(b);
+            let s = seg(&sim);
+            assert!(s.table_entries <= NEIGHBOR_CACHE_MAX, "{} neighbours after {i} frames", s.table_entries);
+        }
+    }
+    let s = seg(&sim);
+    // The bound this test defends: a cap, and a small one.
+    assert!(NEIGHBOR_CACHE_MAX <= 4096 && s.table_entries <= NEIGHBOR_CACHE_MAX);
+    assert!(learned > 900_000, "{learned}");
+    assert_eq!(s.neighbor_evictions + s.table_entries as u64, learned, "every source kept or counted as evicted");
+    // Nothing was lost on the way: every datagram went on to b, every ARP
+    // request for the gateway was answered.
+    assert_eq!(s.counters.answered, arps);
+    assert_eq!(s.counters.forwarded, FRAMES - arps + s.counters.answered, "{:?}", s.counters);
+    sim.take(a);
+    sim.take(b);
+
+    // A minute on, the newest spoofed source's MAC is stale but its learned
+    // route still holds: the router asks for it and holds what is addressed to it.
+    let target = last.unwrap();
+    let t0 = Instant::from_nanos(FRAMES * 1_000 + ENTRY_LIFETIME_NS);
+    for k in 0..2 {
+        let l4 = [0x13, 0x88, 0x9c, 0x40, 0, 8, 0, 0];
+        let f = build::ipv4(rmac, bmac, Ipv4Addr::new(10, 0, 2, 2), target, ipproto::UDP, 64, &l4);
+        sim.send(b, Packet::from_slice(&f), t0.add_nanos(k * 1_000));
+    }
+    // The oldest were evicted: no route back to them.
+    let gone = spoofed(0);
+    let f = build::ipv4(
+        rmac,
+        bmac,
+        Ipv4Addr::new(10, 0, 2, 2),
+        gone,
+        ipproto::UDP,
+        64,
+        &[0x13, 0x88, 0x9c, 0x40, 0, 8, 0, 0],
+    );
+    sim.send(b, Packet::from_slice(&f), t0.add_nanos(2_000));
+    sim.run_until(t0.add_nanos(RESOLVE_TIMEOUT_NS - 1));
+    let asked = sim.take(a);
+    assert_eq!(asked.len(), 1, "one ARP request, nothing delivered");
+    assert_eq!(wire::parse(asked[0].0.data()).unwrap().l3, L3::Arp);
+    let s = seg(&sim);
+    assert_eq!(s.neighbor_pending_packets, 2);
+    assert_eq!(s.counters.drops.get(DropReason::NoRoute), 1);
+    assert_eq!(s.counters.drops.get(DropReason::Unresolved), 0);
+    // Nobody answers; no other packet comes; the engine's timer drops them.
+    sim.run_to_completion();
+    let s = seg(&sim);
+    assert_eq!(sim.now(), t0.add_nanos(RESOLVE_TIMEOUT_NS));
+    assert_eq!(s.neighbor_pending_packets, 0);
+    assert_eq!(s.counters.drops.get(DropReason::Unresolved), 2);
+    assert!(sim.take(a).is_empty());
+}

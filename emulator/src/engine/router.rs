@@ -202,7 +202,17 @@ impl Router<'_> {
     /// Records that `ip` is at `mac` (behind `port` when learned from routed
     /// traffic) and sends what waited for it.
     fn learn(&mut self, ip: IpAddr, mac: Mac, port: Option<Port>) {
-        if mac.is_multicast() || mac == Mac::ZERO || ip.is_unspecified() {
+        // A group address has no neighbour (Linux drops such ARP too);
+        // link-local ones do, and ND depends on them.
+        let group = match ip {
+            IpAddr::V4(a) => a.is_multicast() || a.is_broadcast(),
+            IpAddr::V6(a) => a.is_multicast(),
+        };
+        if group || mac.is_multicast() || mac == Mac::ZERO || ip.is_unspecified() {
+            return;
+        }
+        if self.state.addrs.iter().any(|a| a.addr == ip) {
+            // Someone claims the router's own address: not a neighbour.
             return;
         }
         for (mut pkt, port) in self.state.neighbors.fill(ip, mac, port, self.at) {
