@@ -213,6 +213,17 @@ pub fn render(s: &DataPlaneSnapshot, faults_active: usize) -> String {
             }
         }
     }
+    let routers: Vec<_> = s.engine.segments.iter().filter(|sg| sg.kind == "router").collect();
+    if !routers.is_empty() {
+        f.head(
+            "faultmesh_segment_neighbor_evictions_total",
+            "counter",
+            "Neighbours a router forgot because its cache was full (spoofed or very many sources).",
+        );
+        for sg in routers {
+            f.sample("faultmesh_segment_neighbor_evictions_total", &[("segment", &sg.name)], sg.neighbor_evictions);
+        }
+    }
     f.head(
         "faultmesh_port_kernel_dropped_total",
         "counter",
