@@ -63,6 +63,8 @@ impl EventLog {
         }
         r.push_back(e.clone());
         let _ = self.tx.send(e.clone());
+        // Every audit event also goes to the log (JSON with --log-format json).
+        tracing::info!(target: "faultmesh::audit", seq = e.seq, actor = %e.actor, action = %e.action, detail = %e.detail, "event");
         e
     }
 

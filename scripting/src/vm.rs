@@ -383,7 +383,7 @@ impl Vm {
                     if let Some(mut c) = lua.app_data_mut::<CallCtx>() {
                         if c.logs < 20 {
                             c.logs += 1;
-                            eprintln!("faultmesh: script {script}: {msg}");
+                            tracing::info!(target: "faultmesh::script", script = %script, "{msg}");
                         }
                     }
                     Ok(())
@@ -448,7 +448,7 @@ impl Vm {
 
     fn disable(&self, why: String) {
         if !self.disabled.swap(true, Ordering::Relaxed) {
-            eprintln!("faultmesh: script {} disabled: {why}", self.name);
+            tracing::warn!(script = %self.name, reason = %why, "script disabled");
             if let Ok(mut e) = self.last_error.lock() {
                 *e = Some(why);
             }

@@ -21,6 +21,18 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log format on stderr (`RUST_LOG` sets the level, default `info`).
+    #[arg(long, value_enum, default_value = "text", env = "FAULTMESH_LOG_FORMAT", global = true)]
+    pub log_format: LogFormat,
+}
+
+/// How logs are written.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 // Parsed once at start-up: variant sizes do not matter.

@@ -100,7 +100,7 @@ fn prepare_api(listen: std::net::SocketAddr, api: &ApiOptions) -> anyhow::Result
             return refuse(m);
         }
         if t.len() < 16 {
-            eprintln!("faultmesh run: warning: a {}-character token is easy to guess; use 32 or more", t.len());
+            tracing::warn!("a {}-character token is easy to guess; use 32 or more", t.len());
         }
     }
     if !faultmesh_api::is_loopback(&listen) && api.token.is_none() {
@@ -124,7 +124,7 @@ fn prepare_api(listen: std::net::SocketAddr, api: &ApiOptions) -> anyhow::Result
             Ok(f) => Some(f),
             // The operator holds a token of their own: the file is a convenience.
             Err(e) if api.token.is_some() => {
-                eprintln!("faultmesh run: warning: {e}; clients need --token or FAULTMESH_TOKEN");
+                tracing::warn!("{e}; clients need --token or FAULTMESH_TOKEN");
                 None
             }
             Err(e) => {
@@ -135,8 +135,8 @@ fn prepare_api(listen: std::net::SocketAddr, api: &ApiOptions) -> anyhow::Result
         },
     };
     if token.is_none() {
-        eprintln!(
-            "faultmesh run: WARNING: --insecure-no-auth: the API on {local} accepts requests from ANY local user or process, \
+        tracing::warn!(
+            "--insecure-no-auth: the API on {local} accepts requests from ANY local user or process, \
              and this appliance runs as root. Use it only on a throwaway machine."
         );
     }
@@ -164,7 +164,7 @@ fn start_api(
         {
             Ok(rt) => rt,
             Err(e) => {
-                eprintln!("faultmesh: API runtime: {e}");
+                tracing::error!(error = %e, "API runtime");
                 return;
             }
         };
@@ -172,7 +172,7 @@ fn start_api(
             let listener = match tokio::net::TcpListener::from_std(listener) {
                 Ok(l) => l,
                 Err(e) => {
-                    eprintln!("faultmesh: API listener: {e}");
+                    tracing::error!(error = %e, "API listener");
                     return;
                 }
             };
@@ -181,7 +181,7 @@ fn start_api(
             })
             .await
             {
-                eprintln!("faultmesh: API: {e}");
+                tracing::error!(error = %e, "API server stopped");
             }
         });
     })?;
@@ -263,7 +263,7 @@ pub(crate) fn run(
     };
     println!("faultmesh: ready — Ctrl-C or SIGTERM stops and removes everything");
     let sig = sys::wait_termination();
-    eprintln!("faultmesh: signal {sig}: stopping");
+    tracing::info!(signal = sig, "stopping");
     if let Some(srv) = server {
         let _ = srv.stop.send(());
         let _ = srv.thread.join();

@@ -17,7 +17,7 @@ pub(crate) fn state(
 ) -> Arc<AppState> {
     let hook = LuaScripts::default();
     for e in hook.install(backend.as_ref(), topo) {
-        eprintln!("faultmesh: script not attached: {e}");
+        tracing::warn!(error = %e, "script not attached");
     }
     AppState::with_scripts(backend, source, token, Arc::new(hook))
 }

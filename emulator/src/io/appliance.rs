@@ -10,6 +10,7 @@
 
 use std::io;
 
+use super::attach::{AttachError, AttachPolicy, Origin};
 use super::dataplane::{DataPlane, DataPlaneHandle, Options};
 use super::port::Port;
 use super::setup::{self, Instance, NodePlace, SetupError};
@@ -31,11 +32,15 @@ pub enum ApplianceError {
     /// The appliance is stopped.
     #[error("the appliance is not running")]
     Stopped,
+    /// An attach node the operator has not allowed.
+    #[error(transparent)]
+    Attach(#[from] AttachError),
 }
 
 /// Devices plus data plane.
 pub struct Appliance {
     topo: Topology,
+    attach: AttachPolicy,
     instance: Option<Instance>,
     dataplane: Option<DataPlane>,
 }
@@ -43,10 +48,22 @@ pub struct Appliance {
 impl Appliance {
     /// Builds the devices of `topo` (names prefixed with `prefix`) and starts forwarding.
     pub fn start(topo: Topology, prefix: &str, opts: Options) -> Result<Appliance, ApplianceError> {
+        Appliance::start_with(topo, prefix, opts, AttachPolicy::default())
+    }
+
+    /// Like [`Appliance::start`], with the operator's attach allow-list
+    /// (checked now for `topo`, and for every reload).
+    pub fn start_with(
+        topo: Topology,
+        prefix: &str,
+        opts: Options,
+        attach: AttachPolicy,
+    ) -> Result<Appliance, ApplianceError> {
+        attach.check(&topo, None, Origin::CommandLine)?;
         let (instance, ports) = setup::realize(&topo, prefix)?;
         let engine = Engine::new(&topo, super::now());
         match DataPlane::start(engine, ports, opts) {
-            Ok(dp) => Ok(Appliance { topo, instance: Some(instance), dataplane: Some(dp) }),
+            Ok(dp) => Ok(Appliance { topo, attach, instance: Some(instance), dataplane: Some(dp) }),
             Err(e) => {
                 let _ = instance.teardown();
                 Err(e.into())
@@ -86,6 +103,7 @@ impl Appliance {
             return Err(ApplianceError::Stopped);
         };
         let old = &self.topo;
+        self.attach.check(&new, Some(old), Origin::Live)?;
         let new_places = inst.plan(&new);
         let old_places = inst.places.clone();
         let mut added = Vec::new();
@@ -125,7 +143,7 @@ impl Appliance {
         for &(j, i) in &reconf {
             if let Err(e) = inst.reconfigure_node(&new_places[i], &old.nodes[j], &new.nodes[i]) {
                 // Addresses are best effort: report, keep going (traffic is unaffected).
-                eprintln!("faultmesh: reload: reconfiguring `{}`: {e}", new.nodes[i].name);
+                tracing::warn!(node = %new.nodes[i].name, error = %e, "reload: reconfiguring node");
             }
         }
         let add: Vec<(String, Port)> = ports.into_iter().map(|(i, p)| (new.nodes[i].name.clone(), p)).collect();
@@ -133,7 +151,7 @@ impl Appliance {
         let report = dp.handle().reload(new.clone(), add, remove).ok_or(ApplianceError::Stopped)?;
         for &j in &removed {
             for e in inst.remove_node(&old_places[j], &old.nodes[j].kind) {
-                eprintln!("faultmesh: reload: removing `{}`: {e}", old.nodes[j].name);
+                tracing::warn!(node = %old.nodes[j].name, error = %e, "reload: removing node");
             }
         }
         inst.set_places(new_places);
@@ -165,7 +183,7 @@ impl Appliance {
         let engine = self.dataplane.take().and_then(|d| d.stop());
         if let Some(inst) = self.instance.take() {
             for e in inst.teardown() {
-                eprintln!("faultmesh: cleanup: {e}");
+                tracing::warn!(error = %e, "cleanup");
             }
         }
         engine

@@ -327,7 +327,7 @@ impl Loop {
         sys::set_timer_slack_ns(1);
         if self.opts.realtime_priority > 0 {
             if let Err(e) = sys::set_realtime(self.opts.realtime_priority) {
-                eprintln!("faultmesh: data plane: cannot get real-time priority: {e}");
+                tracing::warn!(error = %e, "data plane: cannot get real-time priority");
             }
         }
         let mut events: Vec<Event> = Vec::with_capacity(64);
@@ -346,7 +346,7 @@ impl Loop {
                 }
             };
             if let Err(e) = self.epoll.wait(&mut events, timeout) {
-                eprintln!("faultmesh: data plane: epoll: {e}");
+                tracing::error!(error = %e, "data plane: epoll wait failed; retrying in 10 ms");
                 std::thread::sleep(Duration::from_millis(10));
                 continue;
             }
@@ -380,7 +380,7 @@ impl Loop {
                         Err(e) => {
                             // Reported once per port; the interface may come back.
                             if self.ports[i].port.stats().rx_errors == 0 {
-                                eprintln!("faultmesh: port {}: {e}", self.ports[i].port.name());
+                                tracing::warn!(port = self.ports[i].port.name(), error = %e, "receive failed (reported once per port)");
                             }
                             self.ports[i].port.count_rx_error();
                             break;
@@ -471,7 +471,7 @@ impl Loop {
         }
         for (i, b) in bindings.iter().enumerate() {
             if let Err(e) = self.epoll.add(b.port.raw_fd(), false, i as u64) {
-                eprintln!("faultmesh: data plane: watching {}: {e}", b.port.name());
+                tracing::error!(port = b.port.name(), error = %e, "data plane: cannot watch port after reload");
             }
         }
         self.blocked = vec![false; bindings.len()];

@@ -8,6 +8,7 @@
 //! * [`vnet`] — the virtio-net header.
 //! * [`netns`] — named namespaces (created without running `ip`).
 //! * [`netlink`] — a synchronous rtnetlink client: links, addresses, routes.
+//! * [`attach`] — which existing interfaces a topology may take over.
 //! * [`setup`] — realizing a topology on this machine, and cleaning up.
 //! * [`dataplane`] — the dedicated data-plane thread.
 //!
@@ -15,6 +16,7 @@
 //! comment.
 
 pub mod appliance;
+pub mod attach;
 pub mod dataplane;
 pub mod netlink;
 pub mod netns;

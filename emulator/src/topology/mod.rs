@@ -68,9 +68,8 @@ pub fn parse_str_with(source: &str, default_name: &str, scripts: &ScriptDirs) ->
     // (a truncated upload, a wrong path, `echo > file`): refuse it.
     if is_empty_document(source) {
         return Err(Diagnostics(vec![
-            Diagnostic::global("the topology is empty: no nodes, segments or links").hint(
-                "a topology needs at least `nodes:` and `links:`; to stop the appliance, stop `faultmesh run`",
-            ),
+            Diagnostic::global("the topology is empty: no nodes, segments or links")
+                .hint("a topology needs at least `nodes:` and `links:`; to stop the appliance, stop `faultmesh run`"),
         ]));
     }
     let options = serde_saphyr::options! {
