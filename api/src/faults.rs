@@ -50,6 +50,7 @@ pub enum FaultKind {
 /// A request to create a fault.
 #[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "delay", "target": "all", "delay": "10ms", "jitter": "2ms", "probability": "50%", "ttl": "30s", "scenario": "slow"}))]
 pub struct FaultRequest {
     /// What the fault does.
     pub kind: FaultKind,
@@ -209,8 +210,10 @@ pub struct Fault {
     pub expires_ms: Option<u64>,
 }
 
-/// A fault as the API shows it.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+/// A fault as the API shows it. Its schema is [`crate::schema::FaultViewDoc`]:
+/// derived, the flattened request would carry the request's "no other
+/// fields" rule into the view.
+#[derive(Clone, Debug, Serialize)]
 pub struct FaultView {
     /// Id.
     pub id: u64,
@@ -590,5 +593,21 @@ impl FaultRegistry {
             }
         }
         InstallPlan { dirs, partitions }
+    }
+}
+
+impl utoipa::PartialSchema for FaultView {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <crate::schema::FaultViewDoc as utoipa::PartialSchema>::schema()
+    }
+}
+
+impl ToSchema for FaultView {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "FaultView".into()
+    }
+
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        <crate::schema::FaultViewDoc as ToSchema>::schemas(schemas);
     }
 }

@@ -56,8 +56,9 @@ struct Contract;
 
 impl utoipa::Modify for Contract {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::link::LinkBuilder;
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
@@ -79,6 +80,20 @@ impl utoipa::Modify for Contract {
                 )
                 .build()
         };
+        // A created fault's id leads to the operations on it (clients and
+        // schemathesis' stateful phase follow these links).
+        if let Some(RefOr::T(created)) = doc
+            .paths
+            .paths
+            .get_mut("/api/v1/faults")
+            .and_then(|i| i.post.as_mut())
+            .and_then(|op| op.responses.responses.get_mut("201"))
+        {
+            for (name, op) in [("GetFault", "get_fault"), ("DeleteFault", "delete_fault")] {
+                let link = LinkBuilder::new().operation_id(op).parameter("id", "$response.body#/id").build();
+                created.links.insert(name.to_string(), RefOr::T(link));
+            }
+        }
         for (path, item) in doc.paths.paths.iter_mut() {
             let public = path == "/api/v1/openapi.json";
             for op in
@@ -533,6 +548,7 @@ impl DirPatch {
 /// Changes to a link's impairments.
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"both": {"delay": "20ms 2ms"}, "a_to_b": {"loss": "1%", "rate": {"rate": "100mbit", "queue": 200}}, "b_to_a": {"corrupt": null}}))]
 struct LinkPatch {
     /// Applied to both directions first.
     #[serde(default)]
@@ -683,10 +699,15 @@ async fn killswitch(State(s): State<S>, actor: Actor) -> ApiResult<Json<Deleted>
     Ok(Json(Deleted { deleted: ids }))
 }
 
+/// A path id that is not a number is a malformed request (400), like a
+/// query parameter of the wrong type; the contract says `id` is an integer.
 fn parse_id(id: &str) -> ApiResult<u64> {
     id.parse().map_err(|_| {
-        ApiError::invalid("id", format!("`{id}` is not a fault id"))
-            .with_hint("ids are numbers, see GET /api/v1/faults")
+        let mut e = ApiError::invalid("id", format!("`{id}` is not a fault id"))
+            .with_hint("ids are numbers, see GET /api/v1/faults");
+        e.status = StatusCode::BAD_REQUEST;
+        e.detail.code = "bad_field";
+        e
     })
 }
 
@@ -919,6 +940,7 @@ async fn scripts(State(s): State<S>) -> Json<serde_json::Value> {
 /// A script to attach.
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"source": "local n = 0\nfunction filter(pkt)\n  n += 1\n  if n % params.every == 0 then return DROP end\n  return PASS\nend", "params": {"every": 10}, "on_error": "pass"}))]
 struct ScriptBody {
     /// A Lua file (relative to the topology file's directory), or…
     #[serde(default)]

@@ -334,6 +334,51 @@ pub(crate) struct Diagnostic {
     hint: Option<String>,
 }
 
+/// A fault as the API shows it: the request as validated, plus its state.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct FaultViewDoc {
+    /// Id.
+    id: u64,
+    /// What the fault does.
+    kind: crate::faults::FaultKind,
+    /// Where: `link=NAME`, `node=NAME`, `segment=NAME`, `label:KEY=VALUE`, `all` (null for partitions).
+    target: Option<String>,
+    /// For link targets: `a_to_b`, `b_to_a` or `both`.
+    direction: Option<String>,
+    /// Share of packets it applies to.
+    probability: Option<String>,
+    /// Lifetime.
+    ttl: Option<String>,
+    /// Delay before it started.
+    start_in: Option<String>,
+    /// Scenario label.
+    scenario: Option<String>,
+    /// delay: the added delay.
+    delay: Option<String>,
+    /// delay, jitter: the jitter.
+    jitter: Option<String>,
+    /// loss, corrupt, duplicate, reorder: the rate.
+    percent: Option<String>,
+    /// rate_limit: the cap.
+    rate: Option<String>,
+    /// flap: the cycle.
+    period: Option<String>,
+    /// flap: the share of each cycle the link is up.
+    duty: Option<String>,
+    /// partition: the two groups.
+    groups: Option<Vec<Vec<String>>>,
+    /// `pending`, `active` or `expired`.
+    state: String,
+    /// Created (ms since epoch).
+    created_ms: u64,
+    /// Starts (ms since epoch).
+    starts_ms: u64,
+    /// Expires (ms since epoch), if it has a TTL.
+    expires_ms: Option<u64>,
+    /// Where it applies now: `link:direction`, or node names for partitions.
+    applies_to: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -390,6 +435,12 @@ mod tests {
         assert_eq!(keys(&doc["rate"]), props::<RateMap>(), "RateMap");
         let four = serde_json::to_value(ImpairmentsDoc::from(&t.links[1].a_to_b)).unwrap();
         assert_eq!(keys(&four["loss"]["state"]), props::<FourState>(), "FourState");
+
+        let req =
+            serde_json::from_value(serde_json::json!({"kind": "delay", "target": "all", "delay": "1ms"})).unwrap();
+        let fault = crate::faults::Fault::validate(req, &t, Instant::ZERO, 0).unwrap();
+        let view = serde_json::to_value(fault.view(&t, Instant::ZERO)).unwrap();
+        assert_eq!(keys(&view), props::<FaultViewDoc>(), "FaultView");
 
         let bad = topology::parse_str("links:\n  x: {a: y, b: z}\n", "t", None).unwrap_err();
         let d = serde_json::to_value(&bad).unwrap();

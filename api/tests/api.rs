@@ -268,7 +268,8 @@ async fn faults_validate_stack_expire_and_switch_off() {
     let (st, _) = a.call("GET", "/api/v1/faults/1", "").await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     let (st, v) = a.call("GET", "/api/v1/faults/one", "").await;
-    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(st, StatusCode::BAD_REQUEST, "a malformed path parameter: {v}");
+    assert_eq!(v["error"]["field"], "id", "{v}");
     let (_, ev) = a.call("GET", "/api/v1/events", "").await;
     let actions: Vec<&str> = ev.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(

@@ -212,6 +212,10 @@ impl Drop for Lab {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
+            // SIGKILL leaves the token file; the port is free again.
+            if let (Some(port), Some(_)) = (self.api_port(), &self.token) {
+                let _ = std::fs::remove_file(faultmesh_api::auth::token_path(port));
+            }
         }
         let _ = Command::new(BIN).args(["cleanup", "--prefix", &self.prefix, "--force"]).stdout(Stdio::null()).status();
         let _ = std::fs::remove_dir_all(&self.dir);
