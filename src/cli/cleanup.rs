@@ -21,7 +21,7 @@ pub(crate) fn run(prefix: Option<&str>, force: bool) -> anyhow::Result<ExitCode>
     for e in &r.errors {
         eprintln!("error: {e}");
     }
-    if r.removed.is_empty() && r.stray_namespaces.is_empty() && r.running.is_empty() {
+    if r.removed.is_empty() && r.stray_namespaces.is_empty() && r.running.is_empty() && r.errors.is_empty() {
         println!("nothing to clean up");
     }
     Ok(if r.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
