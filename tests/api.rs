@@ -434,7 +434,10 @@ fn a_put_that_fails_while_building_leaves_nothing_behind() {
     // 2. A device that cannot be created (its name belongs to another kind
     //    of interface), after a new host's namespace was made: all undone.
     let scratch = TestNs::new(lab.ns("scratch"));
-    let st = Command::new("ip").args(["-n", &scratch.0, "link", "add", "fmbusy0", "type", "dummy"]).status().unwrap();
+    let st = Command::new("ip")
+        .args(["-n", &scratch.0, "link", "add", "fmbusy0", "type", "veth", "peer", "name", "fmbusy1"])
+        .status()
+        .unwrap();
     assert!(st.success());
     let ns_before = namespaces_with(&lab.prefix);
     let scratch_before = links_in(Some(&scratch.0));

@@ -10,6 +10,13 @@ use std::time::{Duration, Instant};
 use common::*;
 use faultmesh_emulator::io::netns;
 
+/// A lab whose scripts may come from the repository's `lua/` (the
+/// topology file lives in a temporary directory; scripts are read only from
+/// allowed directories).
+fn start(yaml: &str) -> Lab {
+    Lab::start_with(yaml, &["--scripts-dir", concat!(env!("CARGO_MANIFEST_DIR"), "/lua")])
+}
+
 fn lua(name: &str) -> String {
     format!("{}/lua/{name}", env!("CARGO_MANIFEST_DIR"))
 }
@@ -63,7 +70,7 @@ fn drop_nth_syn_slows_connects_that_still_complete() {
     }
     let s =
         format!("    script: {{file: {}, params: {{n: 3, port: 5432}}, direction: a_to_b}}", lua("drop_nth_syn.lua"));
-    let lab = Lab::start(&lab_yaml(&s, "", false));
+    let lab = start(&lab_yaml(&s, "", false));
     let listener = netns::run_in(Some(&lab.ns("b")), || TcpListener::bind("10.6.0.2:5432")).unwrap();
     std::thread::spawn(move || {
         for c in listener.incoming().take(5) {
@@ -93,7 +100,7 @@ fn delay_dns_answers_delays_only_answers() {
         return;
     }
     let s = format!("    script: {{file: {}, params: {{ms: 60}}}}", lua("delay_dns_answers.lua"));
-    let lab = Lab::start(&lab_yaml("", &s, false));
+    let lab = start(&lab_yaml("", &s, false));
     lab.run_ok("a", &["ping", "-c", "1", "-q", "10.6.0.2"]);
     let _e1 = udp_echo(&lab.ns("b"), "10.6.0.2:53", "dns");
     let _e2 = udp_echo(&lab.ns("b"), "10.6.0.2:5353", "mdns");
@@ -153,7 +160,7 @@ fn blackhole_after_bytes_stalls_a_flow_mid_transfer() {
         return;
     }
     let s = format!("    script: {{file: {}, params: {{bytes: 300000}}}}", lua("blackhole_after_bytes.lua"));
-    let lab = Lab::start(&lab_yaml(&s, "", false));
+    let lab = start(&lab_yaml(&s, "", false));
     let got = download(&lab, 7001, 4_000_000);
     assert!((150_000..=450_000).contains(&got), "the flow stalled near 300 kB: {got}");
     // A new flow starts fresh.
@@ -169,7 +176,7 @@ fn steer_port_routes_one_port_to_the_standby() {
     }
     let s =
         format!("    script: {{file: {}, params: {{port: 9000, to: c}}, direction: a_to_b}}", lua("steer_port.lua"));
-    let lab = Lab::start(&lab_yaml(&s, "", true));
+    let lab = start(&lab_yaml(&s, "", true));
     // The standby answers for the primary's address (a service address on
     // its loopback). As on any direct-routing standby, it must not claim that
     // address in ARP: with the kernel defaults it answers a's ARP request for
@@ -202,7 +209,7 @@ fn payload_loss_drops_matching_requests_only() {
         "    script: {{file: {}, params: {{pattern: \"GET /api\", percent: 50}}, direction: a_to_b}}",
         lua("payload_loss.lua")
     );
-    let lab = Lab::start(&lab_yaml(&s, "", false));
+    let lab = start(&lab_yaml(&s, "", false));
     lab.run_ok("a", &["ping", "-c", "1", "-q", "10.6.0.2"]);
     let rx = udp_in(&lab.ns("b"), "10.6.0.2:8080".parse().unwrap());
     rx.set_read_timeout(Some(Duration::from_millis(800))).unwrap();
@@ -240,7 +247,7 @@ fn outage_windows_follow_the_clock() {
         "    script: {{file: {}, params: {{period_ms: 400, down_ms: 100}}, direction: a_to_b}}",
         lua("outage_windows.lua")
     );
-    let lab = Lab::start(&lab_yaml(&s, "", false));
+    let lab = start(&lab_yaml(&s, "", false));
     // The script drops ARP too while a window is down (as a dead link
     // would); resolve first so the stream measures only the windows.
     lab.resolve("a", "10.6.0.2", 10);
@@ -278,7 +285,7 @@ fn mark_bulk_marks_and_duplicates_ef() {
         "    script: {{file: {}, params: {{bulk_ports: [5001], duplicate_ef: true}}, direction: a_to_b}}",
         lua("mark_bulk.lua")
     );
-    let lab = Lab::start(&lab_yaml(&s, "", false));
+    let lab = start(&lab_yaml(&s, "", false));
     lab.run_ok("a", &["ping", "-c", "1", "-q", "10.6.0.2"]);
     let rx = udp_in(&lab.ns("b"), "10.6.0.2:4000".parse().unwrap());
     rx.set_read_timeout(Some(Duration::from_millis(800))).unwrap();
@@ -306,7 +313,7 @@ fn hostile_scripts_are_contained_and_reported() {
     if !privileged() {
         return;
     }
-    let lab = Lab::start(&lab_yaml("", "", true));
+    let lab = start(&lab_yaml("", "", true));
     lab.run_ok("a", &["ping", "-c", "1", "-q", "10.6.0.3"]);
     // Scripts that do not load are refused with Lua's message; nothing is attached.
     for (src, text) in [
