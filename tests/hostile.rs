@@ -260,7 +260,7 @@ fn the_api_refuses_every_hostile_topology_and_leaves_nothing() {
     for (what, yaml) in corpus() {
         let (status, body) = http(&lab, "PUT", "/api/v1/topology", Some(("application/yaml", yaml.as_bytes())));
         assert!((400..500).contains(&status), "{what}: {status} {body}");
-        assert!(body["error"].is_string(), "{what}: no JSON error: {body}");
+        assert!(body["error"]["message"].is_string(), "{what}: no JSON error: {body}");
         assert!(Instant::now() < deadline, "too slow");
     }
     // Script files through the script route: only inside the allowed directory.
@@ -268,7 +268,7 @@ fn the_api_refuses_every_hostile_topology_and_leaves_nothing() {
         let req = serde_json::json!({ "file": p }).to_string();
         let (status, body) = http(&lab, "PUT", "/api/v1/links/la/script", Some(("application/json", req.as_bytes())));
         assert_eq!(status, 422, "{p}: {body}");
-        assert_eq!(body["field"], "file", "{body}");
+        assert_eq!(body["error"]["field"], "file", "{body}");
         assert!(!body.to_string().contains("root:"), "the file's content leaked: {body}");
     }
     // An attach node arriving through the API takes no interface the

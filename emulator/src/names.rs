@@ -118,9 +118,6 @@ pub fn check(kind: NameKind, name: &str) -> Result<(), NameError> {
     let Some(first) = name.chars().next() else {
         return fail("it is empty".into());
     };
-    if name.len() > kind.max_len() {
-        return fail(format!("it has {} bytes, at most {} are allowed", name.len(), kind.max_len()));
-    }
     if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
         let what = match bad {
             '\n' | '\r' => "a line break".to_string(),
@@ -131,6 +128,9 @@ pub fn check(kind: NameKind, name: &str) -> Result<(), NameError> {
             c => format!("the character {:?}", c),
         };
         return fail(format!("it contains {what}"));
+    }
+    if name.len() > kind.max_len() {
+        return fail(format!("it has {} bytes, at most {} are allowed", name.len(), kind.max_len()));
     }
     if !first.is_ascii_alphanumeric() {
         return fail(format!("it starts with {first:?}; a name must start with a letter or digit"));
