@@ -7,6 +7,12 @@
 //! Every change is recorded in the event log. The OpenAPI document is
 //! generated from the handlers (`utoipa`) and served at
 //! `/api/v1/openapi.json`.
+//!
+//! With a token set (`faultmesh run` always sets one unless told
+//! `--insecure-no-auth`; see [`auth`]), every request but
+//! `GET /api/v1/openapi.json` needs `Authorization: Bearer <token>`, checked
+//! before routing; without it the answer is a JSON 401 with
+//! `WWW-Authenticate: Bearer`.
 
 pub mod auth;
 pub mod backend;

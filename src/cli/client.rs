@@ -1,8 +1,9 @@
 //! A minimal HTTP/1.1 client for talking to a running appliance on
 //! localhost (no TLS, `Connection: close`), so the CLI needs no HTTP stack.
 //!
-//! Authentication: `--token`/`FAULTMESH_TOKEN` if given, else the token file
-//! `faultmesh run` wrote for the port of `--api`
+//! Authentication: `--token`/`FAULTMESH_TOKEN` if given, else — for a
+//! loopback `--api` only, so a local token never goes to another host — the
+//! token file `faultmesh run` wrote for its port
 //! (`/run/faultmesh/api-<port>.token`, root only). When there is none to
 //! send and the appliance answers 401, the error says why (no file, or not
 //! readable by this user) and what to do.
@@ -45,6 +46,15 @@ impl Client {
             c.no_token = Some(format!("`{}` names no port to find a token file for; pass --token", c.host));
             return c;
         };
+        // The token files are this machine's: never send one elsewhere.
+        let local = c.host.to_socket_addrs().is_ok_and(|mut a| a.all(|a| a.ip().is_loopback()));
+        if !local {
+            c.no_token = Some(format!(
+                "{} is not a loopback address, so no local token file is used; pass --token or set FAULTMESH_TOKEN",
+                c.host
+            ));
+            return c;
+        }
         use faultmesh_api::auth::{TokenLookup, read_token};
         match read_token(port) {
             TokenLookup::Found(t) => c.token = Some(t),
@@ -223,4 +233,21 @@ pub(crate) fn decode(resp: Response) -> anyhow::Result<serde_json::Value> {
         }
     }
     bail!(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_local_token_is_never_offered_to_another_host() {
+        // Resolving an address literal sends nothing anywhere.
+        let c = Client::with_token_lookup("http://192.0.2.1:7878", None);
+        assert!(c.token.is_none());
+        assert!(c.no_token.as_deref().is_some_and(|m| m.contains("not a loopback address")), "{:?}", c.no_token);
+        let c = Client::with_token_lookup("http://127.0.0.1:7878/api/v1", Some("t".into()));
+        assert_eq!((c.host.as_str(), c.token.as_deref()), ("127.0.0.1:7878", Some("t")));
+        let c = Client::with_token_lookup("127.0.0.1", None);
+        assert!(c.no_token.as_deref().is_some_and(|m| m.contains("names no port")), "{:?}", c.no_token);
+    }
 }
