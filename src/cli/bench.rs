@@ -10,7 +10,6 @@
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
@@ -24,6 +23,7 @@ use faultmesh_emulator::io::dataplane::{LoopStats, Options};
 use faultmesh_emulator::io::netlink::{self, NetlinkOp};
 use faultmesh_emulator::io::{netns, sys};
 use faultmesh_emulator::topology::{self, Cidr, ScriptRef, Topology};
+use faultmesh_probe::stats::quantile;
 use faultmesh_scripting::LuaScripts;
 use serde_json::{Value, json};
 
@@ -208,22 +208,11 @@ fn shaping(bps: u64) -> (u64, u64) {
     ((bps / 8 / 250).max(3028), (bps / 8 / 10).max(15_140))
 }
 
-/// `ip netns exec` (argument vectors, names built here) is how the bench runs
-/// external tools inside a namespace; no topology text reaches it.
+/// iperf3 between two namespaces (the probe library starts both ends
+/// inside their namespaces: no `ip netns exec`, no shell).
 fn iperf3(client_ns: &str, server_ns: &str, server: &str, args: &[&str]) -> anyhow::Result<Value> {
-    let mut srv = Command::new("ip")
-        .args(["netns", "exec", server_ns, "iperf3", "-s", "-1", "-B", server])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("iperf3 (install iperf3)")?;
-    std::thread::sleep(Duration::from_millis(300));
-    let out =
-        Command::new("ip").args(["netns", "exec", client_ns, "iperf3", "-c", server, "-J"]).args(args).output()?;
-    let _ = srv.kill();
-    let _ = srv.wait();
-    serde_json::from_slice(&out.stdout)
-        .with_context(|| format!("iperf3 output: {}", String::from_utf8_lossy(&out.stdout)))
+    let addr = server.parse().context("server address")?;
+    Ok(faultmesh_probe::iperf::run(client_ns, server_ns, addr, args)?.json)
 }
 
 fn tcp_bps(c: &str, s: &str, streams: u32, secs: u64) -> anyhow::Result<f64> {
@@ -294,65 +283,24 @@ fn steal_ticks() -> Option<u64> {
     stat.lines().next()?.split_whitespace().nth(8)?.parse().ok()
 }
 
-/// Runs `ping` in namespace `c` through `ip netns exec`, as [`iperf3`] does.
+/// Mean round-trip time (ms) of 100 ICMP echoes 10 ms apart, after two
+/// that resolve the neighbours.
 fn rtt_ms(c: &str) -> anyhow::Result<f64> {
-    let _ = Command::new("ip").args(["netns", "exec", c, "ping", "-c", "2", "-q", SERVER]).output();
-    let out =
-        Command::new("ip").args(["netns", "exec", c, "ping", "-c", "100", "-i", "0.01", "-q", SERVER]).output()?;
-    let t = String::from_utf8_lossy(&out.stdout);
-    let l = t.lines().find(|l| l.contains("min/avg")).context("ping summary")?;
-    let v: Vec<f64> = l
-        .split('=')
-        .nth(1)
-        .unwrap_or("")
-        .split(" ms")
-        .next()
-        .unwrap_or("")
-        .split('/')
-        .filter_map(|x| x.trim().parse().ok())
-        .collect();
-    v.get(1).copied().context("ping avg")
+    let server = SERVER.parse().context("server address")?;
+    let _ = faultmesh_probe::ping::ping(c, server, 2, Duration::from_millis(10));
+    let p = faultmesh_probe::ping::ping(c, server, 100, Duration::from_millis(10))?;
+    let rtts = p.rtts_ms_sorted();
+    if rtts.is_empty() {
+        bail!("no echo replies from {SERVER}");
+    }
+    Ok(rtts.iter().sum::<f64>() / rtts.len() as f64)
 }
 
 /// One-way delays (ns) of `n` timestamped datagrams sent `gap` apart, read
 /// from the kernel's receive timestamps.
 fn oneway(c: &str, s: &str, n: u32, gap: Duration) -> anyhow::Result<Vec<i64>> {
-    let rx = netns::run_in(Some(s), || UdpSocket::bind((SERVER, 7700)))?;
-    sys::enable_rx_timestamps(rx.as_raw_fd())?;
-    rx.set_read_timeout(Some(Duration::from_millis(1500)))?;
-    let tx = netns::run_in(Some(c), || UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)))?;
-    let h = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let mut buf = [0u8; 64];
-        while let Ok((len, ts)) = sys::recv_timestamped(rx.as_raw_fd(), &mut buf) {
-            if len >= 8 && ts > 0 {
-                let sent = u64::from_be_bytes(buf[..8].try_into().unwrap_or([0; 8]));
-                v.push(ts as i64 - sent as i64);
-            }
-        }
-        v
-    });
-    // The sender sleeps between probes: a spinning sender would be a third
-    // busy thread on a 2-core machine, and whichever thread the scheduler
-    // then preempts (the data plane, or the sender between its timestamp and
-    // its send) shows up as delay error that faultmesh did not cause. The
-    // timestamp is taken right before the send, so a late wake-up only
-    // shifts when a probe leaves, not what it measures.
-    let start = Instant::now();
-    for i in 0..n {
-        if let Some(wait) = (gap * i).checked_sub(start.elapsed()) {
-            std::thread::sleep(wait);
-        }
-        tx.send_to(&sys::realtime_ns().to_be_bytes(), (SERVER, 7700))?;
-    }
-    h.join().map_err(|_| anyhow::anyhow!("probe receiver panicked"))
-}
-
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((q * (sorted.len() - 1) as f64).round() as usize).min(sorted.len() - 1)]
+    let dst = std::net::SocketAddr::new(SERVER.parse().context("server address")?, 7700);
+    Ok(faultmesh_probe::udp::oneway_ns(c, s, dst, n, gap)?)
 }
 
 fn dataplane_tid() -> Option<u32> {
