@@ -827,7 +827,7 @@ async fn get_node(State(s): State<S>, Path(name): Path<String>) -> ApiResult<Jso
 }
 
 /// Every counter: links (per direction and stage), nodes, segments, ports, data plane.
-#[utoipa::path(get, path = "/counters", tag = "counters", responses((status = 200, description = "snapshot", body = Object), (status = 503, body = ErrorBody)))]
+#[utoipa::path(get, path = "/counters", tag = "counters", responses((status = 200, description = "snapshot", body = schema::Counters), (status = 503, body = ErrorBody)))]
 async fn counters(State(s): State<S>) -> ApiResult<Json<serde_json::Value>> {
     let snap = s.backend.snapshot().ok_or_else(|| ApiError::unavailable("the data plane did not answer"))?;
     let mut v = serde_json::to_value(&snap).unwrap_or_default();

@@ -379,6 +379,132 @@ pub(crate) struct FaultViewDoc {
     applies_to: Vec<String>,
 }
 
+/// Every counter: what `GET /counters` answers.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Counters)]
+pub(crate) struct Counters {
+    /// The engine's counters.
+    engine: EngineCounters,
+    /// Device I/O per node: `[node name, counters]` pairs.
+    ports: Vec<Vec<PortEntry>>,
+    /// Data-plane punctuality.
+    loop_stats: LoopStatsDoc,
+    /// Per-script counters (appliances built with script support).
+    #[schema(nullable = false)]
+    scripts: Option<Vec<serde_json::Value>>,
+}
+
+/// Engine counters at one instant.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct EngineCounters {
+    /// Engine time of the copy (ns).
+    at_ns: u64,
+    /// Per link.
+    links: Vec<LinkCounters>,
+    /// Per node.
+    nodes: Vec<NodeCounters>,
+    /// Per segment.
+    segments: Vec<SegmentCounters>,
+}
+
+/// One link's counters, per direction.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct LinkCounters {
+    /// Name.
+    name: String,
+    /// End a.
+    a: String,
+    /// End b.
+    b: String,
+    /// a → b.
+    a_to_b: DirLive,
+    /// b → a.
+    b_to_a: DirLive,
+}
+
+/// One node's traffic.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct NodeCounters {
+    /// Name.
+    name: String,
+    /// Its link.
+    link: String,
+    /// Packets the node sent.
+    sent_packets: u64,
+    /// Bytes the node sent.
+    sent_bytes: u64,
+    /// Packets delivered to the node.
+    received_packets: u64,
+    /// Bytes delivered to the node.
+    received_bytes: u64,
+    /// Malformed frames from the node.
+    malformed: u64,
+    /// Frames to the node dropped on a full transmit queue.
+    tx_dropped: u64,
+}
+
+/// One segment's forwarding counters.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SegmentCounters {
+    /// Name.
+    name: String,
+    /// `switch` or `router`.
+    kind: String,
+    /// Frames forwarded (each flooded copy counts).
+    forwarded: u64,
+    /// Frames flooded.
+    flooded: u64,
+    /// Frames the segment answered itself (ARP, ND, ping).
+    answered: u64,
+    /// ICMP errors generated.
+    icmp_errors: u64,
+    /// Drops by reason (reasons with no drops are absent).
+    drops: BTreeMap<String, u64>,
+    /// Learned MACs (switch) or neighbours (router).
+    table_entries: u64,
+    /// Neighbour entries evicted to stay under the cache's cap.
+    neighbor_evictions: u64,
+    /// Packets waiting for a neighbour to resolve.
+    neighbor_pending_packets: u64,
+}
+
+/// An element of a `[node name, counters]` pair.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub(crate) enum PortEntry {
+    /// The node.
+    Node(String),
+    /// Its device's counters.
+    Stats(PortCounters),
+}
+
+/// Device I/O counters of one port.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct PortCounters {
+    /// Frames received.
+    rx_frames: u64,
+    /// Frames sent.
+    tx_frames: u64,
+    /// Malformed frames at the device level.
+    rx_malformed: u64,
+    /// Frames the kernel refused.
+    tx_errors: u64,
+    /// Frames the kernel dropped before the appliance read them.
+    rx_kernel_drops: u64,
+}
+
+/// Data-plane loop counters.
+#[derive(Serialize, ToSchema)]
+#[schema(as = LoopStats)]
+pub(crate) struct LoopStatsDoc {
+    /// Times the loop woke up.
+    wakeups: u64,
+    /// Deadlines served.
+    deadlines: u64,
+    /// Worst release lateness (ns).
+    lateness_max_ns: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -441,6 +567,22 @@ mod tests {
         let fault = crate::faults::Fault::validate(req, &t, Instant::ZERO, 0).unwrap();
         let view = serde_json::to_value(fault.view(&t, Instant::ZERO)).unwrap();
         assert_eq!(keys(&view), props::<FaultViewDoc>(), "FaultView");
+
+        let counters = serde_json::to_value(faultmesh_emulator::io::dataplane::DataPlaneSnapshot {
+            engine: e.snapshot(),
+            ports: vec![("a".into(), faultmesh_emulator::io::port::PortStats::default().into())],
+            loop_stats: Default::default(),
+        })
+        .unwrap();
+        let mut want = props::<Counters>();
+        want.remove("scripts");
+        assert_eq!(keys(&counters), want, "Counters");
+        assert_eq!(keys(&counters["engine"]), props::<EngineCounters>(), "EngineCounters");
+        assert_eq!(keys(&counters["engine"]["links"][0]), props::<LinkCounters>(), "LinkCounters");
+        assert_eq!(keys(&counters["engine"]["nodes"][0]), props::<NodeCounters>(), "NodeCounters");
+        assert_eq!(keys(&counters["engine"]["segments"][0]), props::<SegmentCounters>(), "SegmentCounters");
+        assert_eq!(keys(&counters["ports"][0][1]), props::<PortCounters>(), "PortCounters");
+        assert_eq!(keys(&counters["loop_stats"]), props::<LoopStatsDoc>(), "LoopStats");
 
         let bad = topology::parse_str("links:\n  x: {a: y, b: z}\n", "t", None).unwrap_err();
         let d = serde_json::to_value(&bad).unwrap();
