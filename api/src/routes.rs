@@ -316,7 +316,7 @@ async fn status(State(s): State<S>) -> Json<StatusView> {
 }
 
 /// The running topology, in the same shape as the file (JSON).
-#[utoipa::path(get, path = "/topology", tag = "topology", responses((status = 200, description = "the topology", body = Object)))]
+#[utoipa::path(get, path = "/topology", tag = "topology", responses((status = 200, description = "the topology", body = schema::TopologyDoc)))]
 async fn get_topology(State(s): State<S>) -> Json<serde_json::Value> {
     Json(serde_json::to_value(s.backend.topology()).unwrap_or_default())
 }

@@ -505,6 +505,105 @@ pub(crate) struct LoopStatsDoc {
     lateness_max_ns: u64,
 }
 
+/// The running topology, in the shape of a topology file (JSON).
+#[derive(Serialize, ToSchema)]
+#[schema(as = TopologyDoc)]
+pub(crate) struct TopologyDoc {
+    /// Name (namespaces are `fm-<name>-<node>` unless `--prefix`).
+    name: String,
+    /// Seed of every random decision.
+    seed: u64,
+    /// Free text.
+    #[schema(nullable = false)]
+    description: Option<String>,
+    /// Nodes by name.
+    nodes: BTreeMap<String, TopologyNode>,
+    /// Segments by name.
+    segments: BTreeMap<String, TopologySegment>,
+    /// Links by name.
+    links: BTreeMap<String, TopologyLink>,
+    /// Prefixes behind nodes.
+    #[schema(nullable = false)]
+    routes: Option<Vec<TopologyRoute>>,
+}
+
+/// A node of the topology.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct TopologyNode {
+    /// `host`, `attach`, `tun` or `tap`.
+    kind: String,
+    /// Addresses with prefix length.
+    #[schema(nullable = false)]
+    addresses: Option<Vec<String>>,
+    /// Default gateways.
+    #[schema(nullable = false)]
+    gateway: Option<Vec<String>>,
+    /// MTU.
+    #[schema(nullable = false)]
+    mtu: Option<u32>,
+    /// host: `veth`, `tun` or `tap`; tun/tap: the device name.
+    #[schema(nullable = false)]
+    device: Option<String>,
+    /// Its namespace, when not the one faultmesh makes.
+    #[schema(nullable = false)]
+    netns: Option<String>,
+    /// attach: the interface taken.
+    #[schema(nullable = false)]
+    interface: Option<String>,
+    /// MAC address.
+    #[schema(nullable = false)]
+    mac: Option<String>,
+    /// Labels.
+    #[schema(nullable = false)]
+    labels: Option<BTreeMap<String, String>>,
+}
+
+/// A segment of the topology.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct TopologySegment {
+    /// `switch` or `router`.
+    kind: String,
+    /// router: its addresses.
+    #[schema(nullable = false)]
+    addresses: Option<Vec<String>>,
+    /// Labels.
+    #[schema(nullable = false)]
+    labels: Option<BTreeMap<String, String>>,
+    /// Its Lua script.
+    #[schema(nullable = false, value_type = Option<Object>)]
+    script: Option<serde_json::Value>,
+}
+
+/// A link of the topology.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct TopologyLink {
+    /// End a (node or segment).
+    a: String,
+    /// End b.
+    b: String,
+    /// Impairments a → b (absent: none).
+    #[schema(nullable = false)]
+    a_to_b: Option<ImpairmentsView>,
+    /// Impairments b → a.
+    #[schema(nullable = false)]
+    b_to_a: Option<ImpairmentsView>,
+    /// Its Lua script.
+    #[schema(nullable = false, value_type = Option<Object>)]
+    script: Option<serde_json::Value>,
+    /// Labels.
+    #[schema(nullable = false)]
+    labels: Option<BTreeMap<String, String>>,
+}
+
+/// A prefix that lies behind a node.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct TopologyRoute {
+    /// The prefix.
+    prefix: String,
+    /// The node.
+    via: String,
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -583,6 +682,22 @@ mod tests {
         assert_eq!(keys(&counters["engine"]["segments"][0]), props::<SegmentCounters>(), "SegmentCounters");
         assert_eq!(keys(&counters["ports"][0][1]), props::<PortCounters>(), "PortCounters");
         assert_eq!(keys(&counters["loop_stats"]), props::<LoopStatsDoc>(), "LoopStats");
+
+        for file in ["wan.yaml", "three-tier.yaml", "star.yaml", "dual-stack.yaml"] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../topologies").join(file);
+            let (t, _) = topology::load_file(&path).unwrap_or_else(|_| panic!("{file}"));
+            let doc = serde_json::to_value(&t).unwrap();
+            subset(&keys(&doc), &props::<TopologyDoc>(), file);
+            for n in doc["nodes"].as_object().unwrap().values() {
+                subset(&keys(n), &props::<TopologyNode>(), "TopologyNode");
+            }
+            for n in doc["segments"].as_object().unwrap().values() {
+                subset(&keys(n), &props::<TopologySegment>(), "TopologySegment");
+            }
+            for n in doc["links"].as_object().unwrap().values() {
+                subset(&keys(n), &props::<TopologyLink>(), "TopologyLink");
+            }
+        }
 
         let bad = topology::parse_str("links:\n  x: {a: y, b: z}\n", "t", None).unwrap_err();
         let d = serde_json::to_value(&bad).unwrap();
