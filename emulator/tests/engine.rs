@@ -433,6 +433,40 @@ fn unresolved_next_hops_are_asked_once_held_briefly_and_dropped_on_time() {
     assert_eq!(seg(&sim).counters.drops.get(DropReason::Unresolved), PENDING_PER_TARGET as u64);
 }
 
+/// The same over IPv6: a stale neighbour is asked for with a neighbour
+/// solicitation, and the advertisement (target link-layer address option)
+/// releases what waited, addressed to the advertised MAC.
+#[test]
+fn ipv6_next_hops_resolve_by_neighbor_discovery() {
+    use faultmesh_emulator::engine::ENTRY_LIFETIME_NS;
+    let t = topo(ROUTED);
+    let (a, b) = (t.node_index("a").unwrap(), t.node_index("b").unwrap());
+    let (rmac, bmac) = (seg_mac(&t, "r"), mac_of(&t, "b"));
+    let (stranger, b_ip): (Ipv6Addr, Ipv6Addr) = ("fd01::77".parse().unwrap(), "fd02::2".parse().unwrap());
+    let udp = [0u8, 1, 0, 2, 0, 8, 0, 0];
+    let mut sim = EngineSim::new(&t);
+    let smac = Mac([2, 0x77, 0, 0, 0, 6]);
+    sim.send(a, Packet::from_slice(&build::ipv6(rmac, smac, stranger, b_ip, ipproto::UDP, 64, &udp)), Instant::ZERO);
+    sim.run_to_completion();
+    assert_eq!(sim.take(b).len(), 1);
+    let t0 = Instant::from_nanos(ENTRY_LIFETIME_NS + 1_000_000_000);
+    sim.send(b, Packet::from_slice(&build::ipv6(rmac, bmac, b_ip, stranger, ipproto::UDP, 64, &udp)), t0);
+    sim.run_until(t0.add_nanos(30_000_000));
+    let ns: Vec<_> = sim.take(a).into_iter().map(|(p, _)| wire::parse(p.data()).unwrap()).collect();
+    assert_eq!(ns.len(), 1);
+    assert_eq!((ns[0].proto, ns[0].icmp_type, ns[0].src_mac), (ipproto::ICMPV6, 135, rmac));
+    let moved = Mac([2, 0x77, 0, 0, 0, 7]);
+    let na = build::neighbor_advert(moved, stranger, rmac, "fd01::1".parse().unwrap());
+    sim.send(a, Packet::from_slice(&na), t0.add_nanos(30_000_000));
+    sim.run_to_completion();
+    let got = sim.take(a);
+    assert_eq!(got.len(), 1);
+    let info = wire::parse(got[0].0.data()).unwrap();
+    assert_eq!((info.dst_mac, info.src_mac, info.dst_ip), (moved, rmac, IpAddr::V6(stranger)));
+    let seg = sim.engine.snapshot().segments[0].clone();
+    assert_eq!((seg.neighbor_pending_packets, seg.counters.drops.total()), (0, 0), "{:?}", seg.counters);
+}
+
 mod reload_and_faults {
     use super::*;
     use faultmesh_emulator::fault::{EffectKind, FaultEffect, PartitionEffect};
