@@ -53,7 +53,10 @@ fn the_live_api_keeps_its_openapi_contract() {
     let lab = Lab::start(TOPO);
     let base = lab.api.clone().unwrap();
     let token = lab.token.clone().expect("token");
+    // Its own working directory: schemathesis and hypothesis keep state
+    // (`.schemathesis/`, `.hypothesis/`) in the current directory.
     let report = std::env::temp_dir().join(format!("{}schemathesis", lab.prefix));
+    std::fs::create_dir_all(&report).unwrap();
     let t0 = Instant::now();
     let config = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/schemathesis.toml");
     let out = Command::new(&st)
@@ -74,6 +77,7 @@ fn the_live_api_keeps_its_openapi_contract() {
         .args(["--report", "junit", "--report-dir"])
         .arg(&report)
         .env("SCHEMATHESIS_TELEMETRY", "false")
+        .current_dir(&report)
         .output()
         .expect("run schemathesis");
     let took = t0.elapsed();
