@@ -69,7 +69,7 @@ pub(super) struct Router<'a> {
 }
 
 impl Router<'_> {
-    fn drop(&mut self, pkt: &Packet, reason: DropReason) {
+    fn count_drop(&mut self, pkt: &Packet, reason: DropReason) {
         self.counters.drops.add(reason, u64::from(pkt.segments()), pkt.wire_bytes(0));
     }
 
@@ -87,7 +87,7 @@ impl Router<'_> {
     pub(super) fn route(&mut self, from: Option<LinkId>, mut pkt: Packet, info: &PacketInfo) {
         if from.is_some() && !info.dst_mac.is_multicast() && info.dst_mac != self.mac {
             // A router only takes frames addressed to it.
-            self.drop(&pkt, DropReason::Filtered);
+            self.count_drop(&pkt, DropReason::Filtered);
             return;
         }
         match info.l3 {
@@ -98,7 +98,7 @@ impl Router<'_> {
                 return;
             }
             L3::Other(_) => {
-                self.drop(&pkt, DropReason::Filtered);
+                self.count_drop(&pkt, DropReason::Filtered);
                 return;
             }
             _ => {}
@@ -110,7 +110,7 @@ impl Router<'_> {
             }
         }
         if is_link_local_or_multicast(info.dst_ip) {
-            self.drop(&pkt, DropReason::Filtered);
+            self.count_drop(&pkt, DropReason::Filtered);
             return;
         }
         if let Some(in_link) = from {
@@ -122,14 +122,14 @@ impl Router<'_> {
         }
         let learned = self.state.neighbors.route(info.dst_ip, self.at).map(|port| RouteEntry { port, node: None });
         let Some(entry) = learned.or_else(|| self.state.lpm.lookup(info.dst_ip)) else {
-            self.drop(&pkt, DropReason::NoRoute);
+            self.count_drop(&pkt, DropReason::NoRoute);
             if from.is_some() {
                 self.icmp_error(&pkt, info, IcmpKind::Unreachable);
             }
             return;
         };
         if from.is_some() && !decrement_ttl(&mut pkt, info) {
-            self.drop(&pkt, DropReason::TtlExceeded);
+            self.count_drop(&pkt, DropReason::TtlExceeded);
             self.icmp_error(&pkt, info, IcmpKind::TimeExceeded);
             return;
         }
@@ -176,7 +176,7 @@ impl Router<'_> {
         self.expire();
         let answer = if answer == Answer::RateLimited { self.state.neighbors.lookup(target, self.at) } else { answer };
         if let Err((p, _)) = self.state.neighbors.hold(target, (pkt, port), self.at) {
-            self.drop(&p, DropReason::NeighborQueueFull);
+            self.count_drop(&p, DropReason::NeighborQueueFull);
         }
         if answer != Answer::NotFound || !self.state.neighbors.solicited(target, self.at) {
             return;
@@ -236,7 +236,7 @@ impl Router<'_> {
 
     fn arp(&mut self, in_link: LinkId, pkt: &Packet, info: &PacketInfo) {
         let Ok(arp) = wire::Arp::new_checked(&pkt.data()[info.l3_offset..]) else {
-            self.drop(pkt, DropReason::Malformed);
+            self.count_drop(pkt, DropReason::Malformed);
             return;
         };
         let (sender_mac, sender_ip, target) = (arp.sender_mac(), arp.sender_ip(), arp.target_ip());
@@ -249,7 +249,7 @@ impl Router<'_> {
                 self.send(p, Packet::from_slice(&reply));
             }
         } else {
-            self.drop(pkt, DropReason::Filtered);
+            self.count_drop(pkt, DropReason::Filtered);
         }
     }
 
@@ -264,7 +264,7 @@ impl Router<'_> {
                     self.learn(info.src_ip, m, None);
                 }
                 if src.is_unspecified() || !self.answers_for(in_link, IpAddr::V6(t)) {
-                    self.drop(pkt, DropReason::Filtered);
+                    self.count_drop(pkt, DropReason::Filtered);
                     return;
                 }
                 let na = build::neighbor_advert(self.mac, t, fields.lladdr.unwrap_or(info.src_mac), src);
@@ -276,7 +276,7 @@ impl Router<'_> {
             (icmpv6::NEIGHBOR_ADVERT, Some(t)) => {
                 self.learn(IpAddr::V6(t), fields.lladdr.unwrap_or(info.src_mac), None);
             }
-            _ => self.drop(pkt, DropReason::Filtered),
+            _ => self.count_drop(pkt, DropReason::Filtered),
         }
     }
 
@@ -284,15 +284,15 @@ impl Router<'_> {
     /// everything else is dropped.
     fn local(&mut self, mut pkt: Packet, info: &PacketInfo) {
         if !is_echo_request(info) || info.fragment || pkt.meta.gso.is_some() {
-            self.drop(&pkt, DropReason::Filtered);
+            self.count_drop(&pkt, DropReason::Filtered);
             return;
         }
         if crate::gso::finalize_checksum(&mut pkt).is_err() {
-            self.drop(&pkt, DropReason::Malformed);
+            self.count_drop(&pkt, DropReason::Malformed);
             return;
         }
         if !build::echo_reply_in_place(pkt.data_mut(), info, self.mac) {
-            self.drop(&pkt, DropReason::Malformed);
+            self.count_drop(&pkt, DropReason::Malformed);
             return;
         }
         pkt.meta = crate::packet::Meta::default();
