@@ -603,6 +603,7 @@ fn mixed_frames_arrive_whole_and_in_order(ring: bool) {
 #[test]
 fn delay_runs_from_the_kernel_receive_time_even_when_the_loop_was_busy() {
     use faultmesh_emulator::io::appliance::Appliance;
+    use faultmesh_emulator::io::command::EngineCommand;
     use faultmesh_emulator::io::dataplane::Options;
     use faultmesh_emulator::io::sys;
     use std::net::{Ipv4Addr, UdpSocket};
@@ -613,7 +614,7 @@ fn delay_runs_from_the_kernel_receive_time_even_when_the_loop_was_busy() {
     const STALL: Duration = Duration::from_millis(5);
     let topo = faultmesh_emulator::topology::parse_str(&two_hosts("    a_to_b: {delay: 10ms}"), "pair", None).unwrap();
     let prefix = unique_prefix();
-    let app = Appliance::start(topo, &prefix, Options::default()).expect("appliance");
+    let app = Appliance::start(&topo, &prefix, Options::default()).expect("appliance");
     let dp = app.handle().expect("data plane");
     let (a, b) = (format!("{prefix}a"), format!("{prefix}b"));
     let _ = Command::new("ip").args(["netns", "exec", &a, "ping", "-c", "3", "-i", "0.05", "-q", "10.9.0.2"]).output();
@@ -633,17 +634,14 @@ fn delay_runs_from_the_kernel_receive_time_even_when_the_loop_was_busy() {
     for _ in 0..20 {
         calm.push(probe());
         // Hold the loop, then send while it is held.
-        let (started_tx, started) = std::sync::mpsc::channel();
-        let h = dp.clone();
-        let stall = std::thread::spawn(move || {
-            h.apply(move |_, _| {
-                let _ = started_tx.send(());
-                std::thread::sleep(STALL);
-            })
-        });
-        started.recv_timeout(Duration::from_secs(5)).expect("the loop took the control message");
+        let stall = dp.submit(EngineCommand::Stall { ms: STALL.as_millis() as u64 }).expect("data plane");
+        let t0 = std::time::Instant::now();
+        while !stall.taken() {
+            assert!(t0.elapsed() < Duration::from_secs(5), "the loop took the command");
+            std::thread::yield_now();
+        }
         stalled.push(probe());
-        stall.join().unwrap().expect("the loop answered");
+        stall.wait(Duration::from_secs(5)).expect("the loop answered");
     }
     calm.sort_by(f64::total_cmp);
     stalled.sort_by(f64::total_cmp);

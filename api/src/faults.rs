@@ -4,13 +4,15 @@
 //! stored; its target selector (`link=NAME`, `node=NAME`, `segment=NAME`,
 //! `label:KEY=VALUE`, `all`) is resolved to link directions every time faults
 //! are installed, so a reload re-targets them by name. The registry is pure
-//! bookkeeping: installation computes, for every link direction, the effects
-//! to apply, and the caller sends that to the engine in one command.
+//! bookkeeping: [`FaultRegistry::plan`] computes, for every link direction,
+//! the effects to apply (a [`FaultPlan`]), and the controller sends that to
+//! the engine in one command (alone, or inside a reload).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use faultmesh_emulator::fault::{EffectKind, FaultEffect, PartitionEffect};
+use faultmesh_emulator::io::command::FaultPlan;
 use faultmesh_emulator::time::{Instant, duration_nanos};
 use faultmesh_emulator::topology::{LinkId, NodeId, Topology};
 use faultmesh_emulator::units;
@@ -472,18 +474,10 @@ impl Fault {
 }
 
 /// Every fault, by id.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct FaultRegistry {
     next: u64,
     faults: BTreeMap<u64, Fault>,
-}
-
-/// What to install: effects per link direction (`link * 2 + dir`) and partitions.
-pub struct InstallPlan {
-    /// Effects per direction.
-    pub dirs: Vec<Vec<FaultEffect>>,
-    /// Partitions.
-    pub partitions: Vec<PartitionEffect>,
 }
 
 impl FaultRegistry {
@@ -553,16 +547,15 @@ impl FaultRegistry {
     }
 
     /// Computes what every link direction should carry.
-    pub fn plan(&self, topo: &Topology) -> InstallPlan {
-        let mut dirs = vec![Vec::new(); topo.links.len() * 2];
-        let mut partitions = Vec::new();
+    pub fn plan(&self, topo: &Topology) -> FaultPlan {
+        let mut plan = FaultPlan::none(topo.links.len());
         for f in self.faults.values() {
             match (&f.target, f.effect) {
                 (Some(t), Some(kind)) => {
                     for l in t.links(topo) {
                         for d in 0..2 {
                             if f.directions[d] {
-                                dirs[l * 2 + d].push(FaultEffect {
+                                plan.links[l][d].push(FaultEffect {
                                     id: f.id,
                                     kind,
                                     probability: f.probability,
@@ -582,7 +575,7 @@ impl FaultRegistry {
                             }
                         }
                     }
-                    partitions.push(PartitionEffect {
+                    plan.partitions.push(PartitionEffect {
                         id: f.id,
                         side,
                         probability: f.probability,
@@ -592,7 +585,7 @@ impl FaultRegistry {
                 }
             }
         }
-        InstallPlan { dirs, partitions }
+        plan
     }
 }
 

@@ -2,20 +2,19 @@
 //!
 //! Contract: every handler validates its input completely before changing
 //! anything, answers bad input with a 4xx JSON error naming the field, and
-//! changes the appliance only through the [`Backend`] — which sends commands
-//! to the data-plane thread; no handler holds a lock the data plane needs.
-//! Every change is recorded in the event log. The OpenAPI document is
-//! generated from the handlers (`utoipa`) and served at
-//! `/api/v1/openapi.json`.
-//!
-//! With a token set (`faultmesh run` always sets one unless told
-//! `--insecure-no-auth`; see [`auth`]), every request but
-//! `GET /api/v1/openapi.json` needs `Authorization: Bearer <token>`, checked
-//! before routing; without it the answer is a JSON 401 with
-//! `WWW-Authenticate: Bearer`.
+//! changes the appliance only through the [`Controller`], the one owner of
+//! desired state (topology, faults, scripts), which sends typed
+//! [`EngineCommand`](faultmesh_emulator::io::command::EngineCommand)s to the
+//! data plane through a [`Backend`]. Reads never wait: they load the
+//! controller's published [`View`] and the counters the data plane publishes
+//! every 100 ms. A write the data plane does not apply is a JSON 5xx (504
+//! when it did not take the command in time) and is not recorded. Every
+//! change is recorded in the event log. The OpenAPI document is generated
+//! from the handlers (`utoipa`) and served at `/api/v1/openapi.json`.
 
 pub mod auth;
 pub mod backend;
+pub mod controller;
 pub mod error;
 pub mod events;
 pub mod faults;
@@ -29,28 +28,32 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-pub use backend::{ApplianceBackend, Backend, BackendError, MemoryBackend, ScriptTarget};
+pub use backend::{ApplianceBackend, Backend, BackendError, MemoryBackend};
+pub use controller::{Controller, ScriptTarget, View};
 pub use error::ApiError;
 pub use events::{Event, EventLog};
+use faultmesh_emulator::io::command::FilterPlan;
+use faultmesh_emulator::topology::Topology;
 pub use faults::{FaultRegistry, FaultRequest};
 use tokio::net::TcpListener;
 
-/// Hooks the binary provides for scripts (installed again after every change).
+/// Hooks the binary provides for scripts.
 pub trait ScriptHook: Send + Sync + 'static {
-    /// Installs the scripts the topology names; returns problems to report.
-    fn install(&self, backend: &dyn Backend, topo: &faultmesh_emulator::topology::Topology) -> Vec<String>;
-    /// Per-script counters as JSON (for `/scripts` and `/metrics`).
-    fn stats(&self, backend: &dyn Backend) -> serde_json::Value;
+    /// Builds, on the calling (blocking) thread, the filters the scripts of
+    /// `topo` need: for every link direction of `topo`, `Keep` where the
+    /// filter running there has the fingerprint the script would have
+    /// (`current`, per link of `topo`), `Set` with a new filter (Lua VM
+    /// compiled, top level run) where it differs, `Clear` where no script is
+    /// wanted. Returns the plan and the scripts that could not be built.
+    fn prepare(&self, topo: &Topology, current: &[[Option<u64>; 2]]) -> (FilterPlan, Vec<String>);
     /// Checks that a script loads, without attaching it.
     fn check(&self, script: &faultmesh_emulator::topology::ScriptRef) -> Result<(), String>;
 }
 
 /// Shared state of the API.
 pub struct AppState {
-    /// What the API drives.
-    pub backend: Arc<dyn Backend>,
-    /// Faults.
-    pub faults: Mutex<FaultRegistry>,
+    /// The owner of desired state; every change goes through it.
+    pub ctl: Arc<Controller>,
     /// Audit log.
     pub events: EventLog,
     /// The topology file, for `POST /topology/reload`.
@@ -62,46 +65,66 @@ pub struct AppState {
     pub token: Option<String>,
     /// Start time (ms since epoch).
     pub started_ms: u64,
-    /// Script support, if built in.
-    pub scripts: Option<Arc<dyn ScriptHook>>,
+    /// Serve the debugging routes (`POST /api/v1/debug/stall`), off unless
+    /// the appliance was started with `FAULTMESH_DEBUG_COMMANDS=1`.
+    pub debug_commands: bool,
     /// Disabled scripts already reported as events.
     reported_disabled: Mutex<std::collections::HashSet<String>>,
     sweeps: std::sync::atomic::AtomicU64,
 }
 
-impl AppState {
-    /// State for `backend`, reloading from `source` when asked.
-    pub fn new(backend: Arc<dyn Backend>, source: Option<PathBuf>, token: Option<String>) -> Arc<AppState> {
-        Arc::new(AppState {
-            backend,
-            faults: Mutex::new(FaultRegistry::default()),
-            events: EventLog::default(),
-            source: Mutex::new(source),
-            script_dirs: Mutex::default(),
-            token,
-            started_ms: events::unix_ms(),
-            scripts: None,
-            reported_disabled: Mutex::default(),
-            sweeps: Default::default(),
-        })
-    }
+/// How to build an [`AppState`].
+pub struct Options {
+    /// The topology the backend runs.
+    pub topology: Topology,
+    /// The topology file, for `POST /topology/reload`.
+    pub source: Option<PathBuf>,
+    /// Bearer token.
+    pub token: Option<String>,
+    /// Script support.
+    pub scripts: Option<Arc<dyn ScriptHook>>,
+    /// How long a command may wait for the data plane to take it.
+    pub command_timeout: Duration,
+    /// Serve the debugging routes.
+    pub debug_commands: bool,
+}
 
-    /// Like [`AppState::new`], with script support.
-    pub fn with_scripts(
+impl Options {
+    /// Defaults for `topology`: no file, no token, no scripts, 5 s timeout,
+    /// debugging routes as `FAULTMESH_DEBUG_COMMANDS` says.
+    pub fn new(topology: Topology) -> Options {
+        Options {
+            topology,
+            source: None,
+            token: None,
+            scripts: None,
+            command_timeout: controller::COMMAND_TIMEOUT,
+            debug_commands: std::env::var("FAULTMESH_DEBUG_COMMANDS").is_ok_and(|v| v == "1"),
+        }
+    }
+}
+
+impl AppState {
+    /// State for `backend` running `topo`, reloading from `source` when asked.
+    pub fn new(
         backend: Arc<dyn Backend>,
+        topo: Topology,
         source: Option<PathBuf>,
         token: Option<String>,
-        scripts: Arc<dyn ScriptHook>,
     ) -> Arc<AppState> {
+        AppState::with(backend, Options { source, token, ..Options::new(topo) })
+    }
+
+    /// State for `backend` with every option.
+    pub fn with(backend: Arc<dyn Backend>, o: Options) -> Arc<AppState> {
         Arc::new(AppState {
-            backend,
-            faults: Mutex::new(FaultRegistry::default()),
+            ctl: Arc::new(Controller::new(backend, o.topology, o.scripts, o.command_timeout)),
             events: EventLog::default(),
-            source: Mutex::new(source),
+            source: Mutex::new(o.source),
             script_dirs: Mutex::default(),
-            token,
+            token: o.token,
             started_ms: events::unix_ms(),
-            scripts: Some(scripts),
+            debug_commands: o.debug_commands,
             reported_disabled: Mutex::default(),
             sweeps: Default::default(),
         })
@@ -114,36 +137,18 @@ impl AppState {
         faultmesh_emulator::topology::ScriptDirs::new(base.as_deref(), &extra)
     }
 
-    /// Pushes the faults to the engine.
-    pub fn install_faults(&self) -> bool {
-        let topo = self.backend.topology();
-        let plan = match self.faults.lock() {
-            Ok(f) => f.plan(&topo),
-            Err(_) => return false,
-        };
-        self.backend.apply(Box::new(move |e, now| {
-            for (i, effects) in plan.dirs.into_iter().enumerate() {
-                e.set_faults(i / 2, (i % 2) as u8, effects, now);
-            }
-            e.set_partitions(plan.partitions);
-        }))
-    }
-
-    /// Records an event for every script that got disabled since the last look.
+    /// Records an event for every script that got disabled since the last
+    /// look (from the published counters).
     pub fn report_disabled_scripts(&self) {
-        let Some(h) = &self.scripts else { return };
-        let stats = h.stats(self.backend.as_ref());
-        for x in stats.as_array().into_iter().flatten() {
-            if x["disabled"].as_bool() != Some(true) {
-                continue;
-            }
-            let key = format!("{}:{}:{}", x["link"], x["direction"], x["script"]);
+        let snap = self.ctl.counters();
+        for x in snap.filters.iter().filter(|x| x.stats.disabled) {
+            let key = format!("{}:{}:{}", x.link, x.direction, x.stats.script);
             let new = self.reported_disabled.lock().map(|mut r| r.insert(key)).unwrap_or(false);
             if new {
                 self.events.record(
                     "system",
                     "script.disabled",
-                    serde_json::json!({"link": x["link"], "direction": x["direction"], "script": x["script"], "error": x["last_error"]}),
+                    serde_json::json!({"link": x.link, "direction": x.direction, "script": x.stats.script, "error": x.stats.last_error}),
                 );
             }
         }
@@ -157,20 +162,20 @@ impl AppState {
     }
 
     /// Removes expired faults (called periodically); every 5th call also
-    /// looks for disabled scripts.
-    pub fn sweep(&self) {
+    /// looks for disabled scripts. A data plane that does not take the
+    /// change leaves the faults in place until the next call.
+    pub async fn sweep(&self) {
         if self.sweeps.fetch_add(1, std::sync::atomic::Ordering::Relaxed).is_multiple_of(5) {
             self.report_disabled_scripts();
         }
-        let now = self.backend.now();
-        let expired = match self.faults.lock() {
-            Ok(mut f) => f.expire(now),
-            Err(_) => return,
+        let ctl = Arc::clone(&self.ctl);
+        let expired = match controller::detached(async move { ctl.expire().await }).await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!(error = %e.detail.message, "expiring faults");
+                return;
+            }
         };
-        if expired.is_empty() {
-            return;
-        }
-        self.install_faults();
         for f in expired {
             self.events.record(
                 "system",
@@ -210,8 +215,7 @@ pub async fn serve(
             let mut tick = tokio::time::interval(Duration::from_millis(100));
             loop {
                 tick.tick().await;
-                let s = Arc::clone(&st);
-                let _ = tokio::task::spawn_blocking(move || s.sweep()).await;
+                st.sweep().await;
             }
         })
     };

@@ -20,11 +20,13 @@ use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::AppState;
+use crate::controller::{Controller, Reloaded, ScriptTarget, detached};
 use crate::error::{ApiError, ErrorBody, parse_json, parse_query};
 use crate::events::{Event, unix_ms};
 use crate::faults::{Fault, FaultRequest, FaultView};
 use crate::schema;
-use crate::{AppState, BackendError, ScriptTarget};
+use faultmesh_emulator::io::dataplane::DataPlaneSnapshot;
 
 type S = Arc<AppState>;
 type ApiResult<T> = Result<T, ApiError>;
@@ -110,7 +112,8 @@ impl utoipa::Modify for Contract {
                 if op.request_body.is_some() {
                     add("413", "request body too large");
                 }
-                add("503", "the data plane did not answer");
+                add("503", "the data plane is not running (nothing was changed)");
+                add("504", "the data plane did not take the change in time (nothing was changed)");
             }
         }
     }
@@ -242,7 +245,11 @@ pub(crate) fn openapi() -> &'static utoipa::openapi::OpenApi {
 }
 
 pub(crate) fn build(state: S) -> (Router, utoipa::openapi::OpenApi) {
-    let (app, _) = documented().split_for_parts();
+    let (mut app, _) = documented().split_for_parts();
+    if state.debug_commands {
+        // Undocumented on purpose: only with FAULTMESH_DEBUG_COMMANDS=1.
+        app = app.route("/api/v1/debug/stall", axum::routing::post(debug_stall));
+    }
     let doc = openapi().clone();
     let app = app
         .fallback(not_found)
@@ -267,7 +274,7 @@ struct StatusView {
     faults: usize,
     /// Start time (ms since epoch).
     started_ms: u64,
-    /// Data-plane punctuality (null when the data plane did not answer).
+    /// Data-plane punctuality (as last published by the data plane).
     dataplane: Option<DataplaneView>,
 }
 
@@ -296,16 +303,17 @@ async fn openapi_json() -> Json<&'static utoipa::openapi::OpenApi> {
 /// Status of the appliance.
 #[utoipa::path(get, path = "/status", tag = "status", responses((status = 200, body = StatusView)))]
 async fn status(State(s): State<S>) -> Json<StatusView> {
-    let t = s.backend.topology();
-    let snap = s.backend.snapshot();
+    let v = s.ctl.view();
+    let t = &v.topology;
+    let x = s.ctl.counters();
     Json(StatusView {
         topology: t.name.clone(),
         nodes: t.nodes.len(),
         segments: t.segments.len(),
         links: t.links.len(),
-        faults: s.faults.lock().map(|f| f.len()).unwrap_or(0),
+        faults: v.faults.len(),
         started_ms: s.started_ms,
-        dataplane: snap.map(|x| DataplaneView {
+        dataplane: Some(DataplaneView {
             deadlines: x.loop_stats.deadlines,
             wakeups: x.loop_stats.wakeups,
             lateness_p50_us: x.loop_stats.lateness_quantile_ns(0.5) as f64 / 1e3,
@@ -318,7 +326,7 @@ async fn status(State(s): State<S>) -> Json<StatusView> {
 /// The running topology, in the same shape as the file (JSON).
 #[utoipa::path(get, path = "/topology", tag = "topology", responses((status = 200, description = "the topology", body = schema::TopologyDoc)))]
 async fn get_topology(State(s): State<S>) -> Json<serde_json::Value> {
-    Json(serde_json::to_value(s.backend.topology()).unwrap_or_default())
+    Json(serde_json::to_value(&*s.ctl.view().topology).unwrap_or_default())
 }
 
 /// What a reload did.
@@ -333,12 +341,12 @@ struct ReloadView {
     script_errors: Vec<String>,
 }
 
-fn reloaded(s: &S, actor: &str, topo: Topology, report: ReloadReport) -> ReloadView {
+async fn apply_topology(s: S, actor: String, topo: Topology) -> ApiResult<Json<ReloadView>> {
+    let ctl = Arc::clone(&s.ctl);
+    let name = topo.name.clone();
+    let Reloaded { report, faults_removed, script_errors } = detached(async move { ctl.reload(topo).await }).await?;
     s.reset_script_reports();
-    let removed = s.faults.lock().map(|mut f| f.prune(&topo)).unwrap_or_default();
-    s.install_faults();
-    let script_errors = s.scripts.as_ref().map(|h| h.install(s.backend.as_ref(), &topo)).unwrap_or_default();
-    for f in &removed {
+    for f in &faults_removed {
         s.events.record(
             "system",
             "fault.delete",
@@ -346,44 +354,15 @@ fn reloaded(s: &S, actor: &str, topo: Topology, report: ReloadReport) -> ReloadV
         );
     }
     s.events.record(
-        actor,
+        &actor,
         "topology.reload",
-        serde_json::json!({"topology": topo.name, "report": report, "script_errors": script_errors}),
+        serde_json::json!({"topology": name, "report": report, "script_errors": script_errors}),
     );
-    ReloadView { report, faults_removed: removed.iter().map(|f| f.id).collect(), script_errors }
-}
-
-async fn apply_topology(s: S, actor: String, topo: Topology) -> ApiResult<Json<ReloadView>> {
-    let b = Arc::clone(&s.backend);
-    let t2 = topo.clone();
-    let report = tokio::task::spawn_blocking(move || b.reload(t2))
-        .await
-        .map_err(|_| ApiError::unavailable("reload task failed"))?
-        .map_err(reload_error)?;
-    let view = tokio::task::spawn_blocking(move || reloaded(&s, &actor, topo, report))
-        .await
-        .map_err(|_| ApiError::unavailable("reload task failed"))?;
-    Ok(Json(view))
-}
-
-/// A reload the backend refused or could not carry out. The backend has
-/// already undone whatever it built for it; the answer says what failed and
-/// that the running topology is unchanged.
-fn reload_error(e: BackendError) -> ApiError {
-    const UNCHANGED: &str =
-        "nothing was changed: the devices created for it were removed and the running topology is as it was";
-    match e {
-        BackendError::Conflict(m) => ApiError::conflict(format!("the topology cannot be applied live: {m}"))
-            .with_hint(format!("{UNCHANGED}; restart `faultmesh run` for changes that need rebuilt devices")),
-        BackendError::Unavailable(m) => ApiError::unavailable(m),
-        BackendError::Failed(m) => {
-            ApiError::internal("reload_failed", format!("building the new topology failed: {m}")).with_hint(UNCHANGED)
-        }
-    }
+    Ok(Json(ReloadView { report, faults_removed: faults_removed.iter().map(|f| f.id).collect(), script_errors }))
 }
 
 fn parse_topology(s: &S, text: &str) -> ApiResult<Topology> {
-    let name = s.backend.topology().name;
+    let name = s.ctl.view().topology.name.clone();
     topology::parse_str_with(text, &name, &s.script_dirs()).map_err(|d| {
         let first = d.0.first().map(|x| x.headline("topology")).unwrap_or_default();
         ApiError::invalid("body", format!("the topology does not validate: {first}"))
@@ -451,9 +430,9 @@ struct LinkView {
     b_to_a: DirView,
 }
 
-fn link_view(t: &Topology, i: usize, snap: Option<&faultmesh_emulator::io::dataplane::DataPlaneSnapshot>) -> LinkView {
+fn link_view(t: &Topology, i: usize, snap: &DataPlaneSnapshot) -> LinkView {
     let l = &t.links[i];
-    let live = snap.and_then(|s| s.engine.links.iter().find(|x| x.name == l.name));
+    let live = snap.engine.links.iter().find(|x| x.name == l.name);
     LinkView {
         name: l.name.clone(),
         a: t.endpoint_name(l.a).to_string(),
@@ -467,18 +446,18 @@ fn link_view(t: &Topology, i: usize, snap: Option<&faultmesh_emulator::io::datap
 /// Every link with its live counters.
 #[utoipa::path(get, path = "/links", tag = "links", responses((status = 200, body = Vec<LinkView>)))]
 async fn list_links(State(s): State<S>) -> Json<Vec<LinkView>> {
-    let t = s.backend.topology();
-    let snap = s.backend.snapshot();
-    Json((0..t.links.len()).map(|i| link_view(&t, i, snap.as_ref())).collect())
+    let t = Arc::clone(&s.ctl.view().topology);
+    let snap = s.ctl.counters();
+    Json((0..t.links.len()).map(|i| link_view(&t, i, &snap)).collect())
 }
 
 /// One link.
 #[utoipa::path(get, path = "/links/{name}", tag = "links", params(("name" = String, Path, description = "link name")),
     responses((status = 200, body = LinkView), (status = 404, body = ErrorBody)))]
 async fn get_link(State(s): State<S>, Path(name): Path<String>) -> ApiResult<Json<LinkView>> {
-    let t = s.backend.topology();
+    let t = Arc::clone(&s.ctl.view().topology);
     let i = t.link_index(&name).ok_or_else(|| ApiError::not_found("link", &name))?;
-    Ok(Json(link_view(&t, i, s.backend.snapshot().as_ref())))
+    Ok(Json(link_view(&t, i, &s.ctl.counters())))
 }
 
 fn double<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
@@ -585,45 +564,45 @@ async fn patch_link(
     body: Body<BODY_LIMIT>,
 ) -> ApiResult<Json<LinkView>> {
     let patch: LinkPatch = parse_json(&body.0)?;
-    let t = s.backend.topology();
-    let i = t.link_index(&name).ok_or_else(|| ApiError::not_found("link", &name))?;
-    let (mut ab, mut ba) = (t.links[i].a_to_b, t.links[i].b_to_a);
-    if let Some(b) = &patch.both {
-        b.apply(&mut ab);
-        b.apply(&mut ba);
-    }
-    if let Some(p) = &patch.a_to_b {
-        p.apply(&mut ab);
-    }
-    if let Some(p) = &patch.b_to_a {
-        p.apply(&mut ba);
-    }
-    check_dir("a_to_b", &ab)?;
-    check_dir("b_to_a", &ba)?;
-    let b = Arc::clone(&s.backend);
-    tokio::task::spawn_blocking(move || b.set_link(i, ab, ba))
+    let patch = Arc::new(patch);
+    let (ctl, p) = (Arc::clone(&s.ctl), Arc::clone(&patch));
+    let (i, view) = detached(async move {
+        ctl.patch_link(&name, |ab, ba| {
+            if let Some(b) = &p.both {
+                b.apply(ab);
+                b.apply(ba);
+            }
+            if let Some(x) = &p.a_to_b {
+                x.apply(ab);
+            }
+            if let Some(x) = &p.b_to_a {
+                x.apply(ba);
+            }
+            check_dir("a_to_b", ab)?;
+            check_dir("b_to_a", ba)
+        })
         .await
-        .map_err(|_| ApiError::unavailable("patch task failed"))?
-        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    })
+    .await?;
+    let l = &view.topology.links[i];
     s.events.record(
         &actor.0,
         "link.patch",
-        serde_json::json!({"link": name, "patch": patch, "a_to_b": ab.summary(), "b_to_a": ba.summary()}),
+        serde_json::json!({"link": l.name, "patch": *patch, "a_to_b": l.a_to_b.summary(), "b_to_a": l.b_to_a.summary()}),
     );
-    let t = s.backend.topology();
-    Ok(Json(link_view(&t, i, s.backend.snapshot().as_ref())))
+    Ok(Json(link_view(&view.topology, i, &s.ctl.counters())))
 }
 
 fn now_pair(s: &S) -> (faultmesh_emulator::time::Instant, u64) {
-    (s.backend.now(), unix_ms())
+    (s.ctl.now(), unix_ms())
 }
 
 /// Every fault.
 #[utoipa::path(get, path = "/faults", tag = "faults", responses((status = 200, body = Vec<FaultView>)))]
 async fn list_faults(State(s): State<S>) -> Json<Vec<FaultView>> {
-    let t = s.backend.topology();
-    let now = s.backend.now();
-    Json(s.faults.lock().map(|f| f.all().map(|x| x.view(&t, now)).collect()).unwrap_or_default())
+    let v = s.ctl.view();
+    let now = s.ctl.now();
+    Json(v.faults.all().map(|x| x.view(&v.topology, now)).collect())
 }
 
 /// Creates a fault (an overlay: it never changes the topology).
@@ -635,19 +614,19 @@ async fn create_fault(
     body: Body<BODY_LIMIT>,
 ) -> ApiResult<(StatusCode, Json<FaultView>)> {
     let req: FaultRequest = parse_json(&body.0)?;
-    let t = s.backend.topology();
     let (now, now_ms) = now_pair(&s);
-    let fault = Fault::validate(req, &t, now, now_ms)?;
-    let view = {
-        let mut reg = s.faults.lock().map_err(|_| ApiError::unavailable("fault registry poisoned"))?;
-        let id = reg.insert(fault);
-        reg.get(id).map(|f| f.view(&t, now))
-    };
-    let view = view.ok_or_else(|| ApiError::unavailable("fault vanished"))?;
-    let st = Arc::clone(&s);
-    tokio::task::spawn_blocking(move || st.install_faults())
+    let ctl = Arc::clone(&s.ctl);
+    // Validated against the topology under the controller's write lock: a
+    // reload cannot slip in between.
+    let (view, _) = detached(async move {
+        ctl.edit_faults(|reg, t| {
+            let fault = Fault::validate(req, t, now, now_ms)?;
+            let id = reg.insert(fault);
+            reg.get(id).map(|f| f.view(t, now)).ok_or_else(|| ApiError::internal("fault_vanished", "fault vanished"))
+        })
         .await
-        .map_err(|_| ApiError::unavailable("install failed"))?;
+    })
+    .await?;
     s.events.record(&actor.0, "fault.create", serde_json::to_value(&view).unwrap_or_default());
     Ok((StatusCode::CREATED, Json(view)))
 }
@@ -669,17 +648,17 @@ struct Deleted {
 /// Deletes every fault, or those of one scenario (`?scenario=`).
 #[utoipa::path(delete, path = "/faults", tag = "faults", params(DeleteQuery), responses((status = 200, body = Deleted)))]
 async fn delete_faults(State(s): State<S>, actor: Actor, Query(q): Query<DeleteQuery>) -> ApiResult<Json<Deleted>> {
-    let removed = {
-        let mut reg = s.faults.lock().map_err(|_| ApiError::unavailable("fault registry poisoned"))?;
-        match &q.scenario {
-            Some(sc) => reg.remove_scenario(sc),
-            None => reg.clear(),
-        }
-    };
-    let st = Arc::clone(&s);
-    tokio::task::spawn_blocking(move || st.install_faults())
+    let (ctl, scenario) = (Arc::clone(&s.ctl), q.scenario.clone());
+    let (removed, _) = detached(async move {
+        ctl.edit_faults(|reg, _| {
+            Ok(match &scenario {
+                Some(sc) => reg.remove_scenario(sc),
+                None => reg.clear(),
+            })
+        })
         .await
-        .map_err(|_| ApiError::unavailable("install failed"))?;
+    })
+    .await?;
     let ids: Vec<u64> = removed.iter().map(|f| f.id).collect();
     let action = if q.scenario.is_some() { "fault.delete" } else { "fault.killswitch" };
     s.events.record(&actor.0, action, serde_json::json!({"deleted": ids, "scenario": q.scenario}));
@@ -689,11 +668,8 @@ async fn delete_faults(State(s): State<S>, actor: Actor, Query(q): Query<DeleteQ
 /// The kill switch: removes every fault and restores every link at once.
 #[utoipa::path(post, path = "/killswitch", tag = "faults", responses((status = 200, body = Deleted)))]
 async fn killswitch(State(s): State<S>, actor: Actor) -> ApiResult<Json<Deleted>> {
-    let removed = s.faults.lock().map_err(|_| ApiError::unavailable("fault registry poisoned"))?.clear();
-    let b = Arc::clone(&s.backend);
-    tokio::task::spawn_blocking(move || b.apply(Box::new(|e, now| e.clear_faults(now))))
-        .await
-        .map_err(|_| ApiError::unavailable("kill switch failed"))?;
+    let ctl = Arc::clone(&s.ctl);
+    let removed = detached(async move { ctl.killswitch().await }).await?;
     let ids: Vec<u64> = removed.iter().map(|f| f.id).collect();
     s.events.record(&actor.0, "fault.killswitch", serde_json::json!({"deleted": ids}));
     Ok(Json(Deleted { deleted: ids }))
@@ -716,10 +692,12 @@ fn parse_id(id: &str) -> ApiResult<u64> {
     responses((status = 200, body = FaultView), (status = 404, body = ErrorBody)))]
 async fn get_fault(State(s): State<S>, Path(id): Path<String>) -> ApiResult<Json<FaultView>> {
     let id = parse_id(&id)?;
-    let t = s.backend.topology();
-    let now = s.backend.now();
-    let reg = s.faults.lock().map_err(|_| ApiError::unavailable("fault registry poisoned"))?;
-    reg.get(id).map(|f| Json(f.view(&t, now))).ok_or_else(|| ApiError::not_found("fault", &id.to_string()))
+    let v = s.ctl.view();
+    let now = s.ctl.now();
+    v.faults
+        .get(id)
+        .map(|f| Json(f.view(&v.topology, now)))
+        .ok_or_else(|| ApiError::not_found("fault", &id.to_string()))
 }
 
 /// Deletes one fault.
@@ -727,16 +705,14 @@ async fn get_fault(State(s): State<S>, Path(id): Path<String>) -> ApiResult<Json
     responses((status = 200, body = FaultView), (status = 404, body = ErrorBody)))]
 async fn delete_fault(State(s): State<S>, actor: Actor, Path(id): Path<String>) -> ApiResult<Json<FaultView>> {
     let id = parse_id(&id)?;
-    let t = s.backend.topology();
-    let now = s.backend.now();
-    let removed = s.faults.lock().map_err(|_| ApiError::unavailable("fault registry poisoned"))?.remove(id);
-    let f = removed.ok_or_else(|| ApiError::not_found("fault", &id.to_string()))?;
-    let st = Arc::clone(&s);
-    tokio::task::spawn_blocking(move || st.install_faults())
-        .await
-        .map_err(|_| ApiError::unavailable("install failed"))?;
+    let now = s.ctl.now();
+    let ctl = Arc::clone(&s.ctl);
+    let (f, view) = detached(async move {
+        ctl.edit_faults(|reg, _| reg.remove(id).ok_or_else(|| ApiError::not_found("fault", &id.to_string()))).await
+    })
+    .await?;
     s.events.record(&actor.0, "fault.delete", serde_json::json!({"id": id}));
-    Ok(Json(f.view(&t, now)))
+    Ok(Json(f.view(&view.topology, now)))
 }
 
 /// A node.
@@ -744,7 +720,7 @@ async fn delete_fault(State(s): State<S>, actor: Actor, Path(id): Path<String>) 
 struct NodeView {
     /// Name.
     name: String,
-    /// host, attach, tun or tap.
+    /// host, attach, tun, tap or container.
     kind: String,
     /// Addresses.
     addresses: Vec<String>,
@@ -752,6 +728,12 @@ struct NodeView {
     netns: Option<String>,
     /// Its interface.
     interface: Option<String>,
+    /// Container nodes: what faultmesh last saw of the container (`state`:
+    /// `wired`, `stopped`, `gone` or `error`; `pid`; `rewired`: how often it
+    /// was re-wired after a restart; `message`). Absent for other kinds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    container: Option<serde_json::Value>,
     /// Its link.
     link: String,
     /// Traffic in (sent into the appliance) and out (delivered to it); null
@@ -764,34 +746,28 @@ struct NodeView {
     labels: std::collections::BTreeMap<String, String>,
 }
 
-fn node_view(
-    s: &S,
-    t: &Topology,
-    i: usize,
-    snap: Option<&faultmesh_emulator::io::dataplane::DataPlaneSnapshot>,
-) -> NodeView {
+fn node_view(v: &crate::View, i: usize, snap: &DataPlaneSnapshot) -> NodeView {
+    let t = &v.topology;
     let n = &t.nodes[i];
-    let places = s.backend.places();
-    let place = places.get(i);
+    let place = v.places.get(i);
     let traffic = snap
-        .and_then(|x| x.engine.nodes.iter().find(|y| y.name == n.name))
+        .engine
+        .nodes
+        .iter()
+        .find(|y| y.name == n.name)
         .map(|y| serde_json::to_value(y.counters).unwrap_or_default())
         .unwrap_or_default();
     let link = &t.links[n.link];
-    let faults = s
+    let faults = v
         .faults
-        .lock()
-        .map(|f| {
-            f.all()
-                .filter(|x| {
-                    x.applies_to(t)
-                        .iter()
-                        .any(|a| a.starts_with(&format!("{}:", link.name)) || a.split(',').any(|m| m == n.name))
-                })
-                .map(|x| x.id)
-                .collect()
+        .all()
+        .filter(|x| {
+            x.applies_to(t)
+                .iter()
+                .any(|a| a.starts_with(&format!("{}:", link.name)) || a.split(',').any(|m| m == n.name))
         })
-        .unwrap_or_default();
+        .map(|x| x.id)
+        .collect();
     NodeView {
         name: n.name.clone(),
         kind: n.kind_name().to_string(),
@@ -800,7 +776,12 @@ fn node_view(
             NodeKind::Host { netns, .. } | NodeKind::Attach { netns, .. } | NodeKind::Device { netns, .. } => {
                 netns.clone()
             }
+            NodeKind::Container { .. } => None,
         }),
+        container: place
+            .and_then(|p| p.netns.as_deref())
+            .and_then(faultmesh_emulator::io::setup::container::status)
+            .map(|c| serde_json::to_value(c).unwrap_or_default()),
         interface: place.map(|p| p.interface.clone()),
         link: link.name.clone(),
         traffic,
@@ -812,28 +793,26 @@ fn node_view(
 /// Every node with its traffic.
 #[utoipa::path(get, path = "/nodes", tag = "nodes", responses((status = 200, body = Vec<NodeView>)))]
 async fn list_nodes(State(s): State<S>) -> Json<Vec<NodeView>> {
-    let t = s.backend.topology();
-    let snap = s.backend.snapshot();
-    Json((0..t.nodes.len()).map(|i| node_view(&s, &t, i, snap.as_ref())).collect())
+    let v = s.ctl.view();
+    let snap = s.ctl.counters();
+    Json((0..v.topology.nodes.len()).map(|i| node_view(&v, i, &snap)).collect())
 }
 
 /// One node.
 #[utoipa::path(get, path = "/nodes/{name}", tag = "nodes", params(("name" = String, Path, description = "node name")),
     responses((status = 200, body = NodeView), (status = 404, body = ErrorBody)))]
 async fn get_node(State(s): State<S>, Path(name): Path<String>) -> ApiResult<Json<NodeView>> {
-    let t = s.backend.topology();
-    let i = t.node_index(&name).ok_or_else(|| ApiError::not_found("node", &name))?;
-    Ok(Json(node_view(&s, &t, i, s.backend.snapshot().as_ref())))
+    let v = s.ctl.view();
+    let i = v.topology.node_index(&name).ok_or_else(|| ApiError::not_found("node", &name))?;
+    Ok(Json(node_view(&v, i, &s.ctl.counters())))
 }
 
 /// Every counter: links (per direction and stage), nodes, segments, ports, data plane.
 #[utoipa::path(get, path = "/counters", tag = "counters", responses((status = 200, description = "snapshot", body = schema::Counters), (status = 503, body = ErrorBody)))]
 async fn counters(State(s): State<S>) -> ApiResult<Json<serde_json::Value>> {
-    let snap = s.backend.snapshot().ok_or_else(|| ApiError::unavailable("the data plane did not answer"))?;
-    let mut v = serde_json::to_value(&snap).unwrap_or_default();
-    if let Some(h) = &s.scripts {
-        v["scripts"] = h.stats(s.backend.as_ref());
-    }
+    let snap = s.ctl.counters();
+    let mut v = serde_json::to_value(&*snap).unwrap_or_default();
+    v["scripts"] = v["filters"].clone();
     Ok(Json(v))
 }
 
@@ -844,16 +823,10 @@ async fn counters(State(s): State<S>) -> ApiResult<Json<serde_json::Value>> {
     responses((status = 200, description = "Prometheus text exposition format 0.0.4", body = String, content_type = "text/plain; version=0.0.4; charset=utf-8"),
         (status = 503, body = ErrorBody)))]
 async fn metrics(State(s): State<S>) -> Response {
-    match s.backend.snapshot() {
-        Some(snap) => {
-            let mut text = crate::metrics::render(&snap, s.faults.lock().map(|f| f.len()).unwrap_or(0));
-            if let Some(h) = &s.scripts {
-                text.push_str(&crate::metrics::render_scripts(&h.stats(s.backend.as_ref())));
-            }
-            ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
-        }
-        None => ApiError::unavailable("the data plane did not answer").into_response(),
-    }
+    let snap = s.ctl.counters();
+    let mut text = crate::metrics::render(&snap, s.ctl.view().faults.len());
+    text.push_str(&crate::metrics::render_scripts(&serde_json::to_value(&snap.filters).unwrap_or_default()));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -934,7 +907,7 @@ async fn event_stream(
 /// direction with a script: `link`, `direction`, `script` and its counters).
 #[utoipa::path(get, path = "/scripts", tag = "scripts", responses((status = 200, description = "per-script counters", body = Vec<Object>)))]
 async fn scripts(State(s): State<S>) -> Json<serde_json::Value> {
-    Json(s.scripts.as_ref().map(|h| h.stats(s.backend.as_ref())).unwrap_or_else(|| serde_json::json!([])))
+    Json(serde_json::to_value(s.ctl.script_stats().await).unwrap_or_else(|_| serde_json::json!([])))
 }
 
 /// A script to attach.
@@ -1012,8 +985,11 @@ async fn attach(
     what: String,
     body: Option<ScriptBody>,
 ) -> ApiResult<Json<ScriptChange>> {
-    let hook =
-        s.scripts.clone().ok_or_else(|| ApiError::conflict("this appliance was built without script support"))?;
+    let hook = s
+        .ctl
+        .scripts()
+        .cloned()
+        .ok_or_else(|| ApiError::conflict("this appliance was built without script support"))?;
     let script = match body {
         Some(b) => {
             let r = script_ref(&s, b, matches!(target, ScriptTarget::Link(_)))?;
@@ -1032,15 +1008,9 @@ async fn attach(
     };
     let attached = script.is_some();
     let file = script.as_ref().map(|r| r.file.clone());
-    s.backend.set_script(target, script).map_err(|e| ApiError::unavailable(e.to_string()))?;
-    let st = Arc::clone(&s);
-    let errors = tokio::task::spawn_blocking(move || {
-        st.reset_script_reports();
-        let t = st.backend.topology();
-        hook.install(st.backend.as_ref(), &t)
-    })
-    .await
-    .map_err(|_| ApiError::unavailable("install failed"))?;
+    let ctl = Arc::clone(&s.ctl);
+    let errors = detached(async move { ctl.set_script(&target, script).await }).await?;
+    s.reset_script_reports();
     let action = if attached { "script.attach" } else { "script.detach" };
     s.events.record(&actor, action, serde_json::json!({"target": what, "script": file, "errors": errors}));
     Ok(Json(ScriptChange { target: what, script: file, errors }))
@@ -1056,8 +1026,10 @@ async fn put_link_script(
     body: Body<TOPOLOGY_LIMIT>,
 ) -> ApiResult<Json<ScriptChange>> {
     let b: ScriptBody = parse_json(&body.0)?;
-    let i = s.backend.topology().link_index(&name).ok_or_else(|| ApiError::not_found("link", &name))?;
-    attach(s, actor.0, ScriptTarget::Link(i), format!("link:{name}"), Some(b)).await
+    if s.ctl.view().topology.link_index(&name).is_none() {
+        return Err(ApiError::not_found("link", &name));
+    }
+    attach(s, actor.0, ScriptTarget::Link(name.clone()), format!("link:{name}"), Some(b)).await
 }
 
 /// Detaches a link's script.
@@ -1068,8 +1040,10 @@ async fn delete_link_script(
     actor: Actor,
     Path(name): Path<String>,
 ) -> ApiResult<Json<ScriptChange>> {
-    let i = s.backend.topology().link_index(&name).ok_or_else(|| ApiError::not_found("link", &name))?;
-    attach(s, actor.0, ScriptTarget::Link(i), format!("link:{name}"), None).await
+    if s.ctl.view().topology.link_index(&name).is_none() {
+        return Err(ApiError::not_found("link", &name));
+    }
+    attach(s, actor.0, ScriptTarget::Link(name.clone()), format!("link:{name}"), None).await
 }
 
 /// Attaches (or replaces) a segment's script: it filters every packet entering the segment.
@@ -1082,8 +1056,10 @@ async fn put_segment_script(
     body: Body<TOPOLOGY_LIMIT>,
 ) -> ApiResult<Json<ScriptChange>> {
     let b: ScriptBody = parse_json(&body.0)?;
-    let i = s.backend.topology().segment_index(&name).ok_or_else(|| ApiError::not_found("segment", &name))?;
-    attach(s, actor.0, ScriptTarget::Segment(i), format!("segment:{name}"), Some(b)).await
+    if s.ctl.view().topology.segment_index(&name).is_none() {
+        return Err(ApiError::not_found("segment", &name));
+    }
+    attach(s, actor.0, ScriptTarget::Segment(name.clone()), format!("segment:{name}"), Some(b)).await
 }
 
 /// Detaches a segment's script.
@@ -1094,6 +1070,24 @@ async fn delete_segment_script(
     actor: Actor,
     Path(name): Path<String>,
 ) -> ApiResult<Json<ScriptChange>> {
-    let i = s.backend.topology().segment_index(&name).ok_or_else(|| ApiError::not_found("segment", &name))?;
-    attach(s, actor.0, ScriptTarget::Segment(i), format!("segment:{name}"), None).await
+    if s.ctl.view().topology.segment_index(&name).is_none() {
+        return Err(ApiError::not_found("segment", &name));
+    }
+    attach(s, actor.0, ScriptTarget::Segment(name.clone()), format!("segment:{name}"), None).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StallQuery {
+    ms: u64,
+}
+
+/// Holds the data plane for `ms` (at most 10 s): a debugging route, served
+/// only with `FAULTMESH_DEBUG_COMMANDS=1`, to see what a slow command does
+/// to the rest of the API (reads must not notice).
+async fn debug_stall(State(s): State<S>, Query(q): Query<StallQuery>) -> ApiResult<Json<serde_json::Value>> {
+    let ctl: Arc<Controller> = Arc::clone(&s.ctl);
+    let ms = q.ms;
+    detached(async move { ctl.call(faultmesh_emulator::io::command::EngineCommand::Stall { ms }).await }).await?;
+    Ok(Json(serde_json::json!({"stalled_ms": ms})))
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use faultmesh_api::{AppState, MemoryBackend, router};
+use faultmesh_emulator::io::command::{EngineCommand, ReloadPlan};
 use faultmesh_emulator::topology;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -42,7 +43,7 @@ fn api() -> Api {
 fn api_with(token: Option<&str>) -> Api {
     let t = topology::parse_str(TOPO, "t", None).unwrap();
     let backend = Arc::new(MemoryBackend::new(&t));
-    let state = AppState::new(backend.clone(), None, token.map(String::from));
+    let state = AppState::new(backend.clone(), t, None, token.map(String::from));
     let (app, _) = router(Arc::clone(&state));
     Api { app, state, backend }
 }
@@ -227,7 +228,7 @@ async fn faults_validate_stack_expire_and_switch_off() {
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(v["error"]["message"].as_str().unwrap().contains("unknown variant `explode`"));
     assert_eq!(v["error"]["field"], "kind");
-    assert!(a.state.faults.lock().unwrap().is_empty());
+    assert!(a.state.ctl.view().faults.is_empty());
 
     // Two delay faults on one link stack; a label selector finds b's link.
     let (st, v1) = a
@@ -252,7 +253,7 @@ async fn faults_validate_stack_expire_and_switch_off() {
     assert_eq!(faults_on(1).len(), 1);
     // TTL: gone after 150 ms, by itself.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    a.state.sweep();
+    a.state.sweep().await;
     assert!(faults_on(1).is_empty(), "expired");
     let (_, list) = a.call("GET", "/api/v1/faults", "").await;
     assert_eq!(list.as_array().unwrap().len(), 2);
@@ -353,7 +354,7 @@ async fn every_operation_but_the_document_needs_the_token() {
     let (st, _) = a.call_with("GET", "/api/v1/nothing-here", "", None).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     // Nothing happened.
-    assert!(a.state.faults.lock().unwrap().is_empty());
+    assert!(a.state.ctl.view().faults.is_empty());
     let (_, ev) = a.call("GET", "/api/v1/events", "").await;
     assert!(ev.as_array().unwrap().is_empty(), "{ev}");
     assert_eq!(a.impairments(0, 0), "delay 10ms");
@@ -472,7 +473,7 @@ async fn bad_query_strings_headers_and_methods_get_json_errors() {
         assert_eq!(st, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}: {v}");
         assert_eq!(v["error"]["code"], "method_not_allowed", "{method} {uri}: {v}");
     }
-    assert!(a.state.faults.lock().unwrap().is_empty(), "nothing was created");
+    assert!(a.state.ctl.view().faults.is_empty(), "nothing was created");
     let (_, ev) = a.call("GET", "/api/v1/events", "").await;
     assert!(ev.as_array().unwrap().is_empty(), "bad requests leave no event: {ev}");
 }
@@ -559,28 +560,18 @@ async fn an_empty_topology_is_refused_and_nothing_changes() {
 struct FailingReload(MemoryBackend);
 
 impl faultmesh_api::Backend for FailingReload {
-    fn topology(&self) -> topology::Topology {
-        self.0.topology()
+    fn call(&self, cmd: EngineCommand, timeout: Duration) -> faultmesh_api::backend::CommandFuture {
+        self.0.call(cmd, timeout)
     }
     fn reload(
         &self,
-        _: topology::Topology,
+        _: &topology::Topology,
+        _: ReloadPlan,
     ) -> Result<faultmesh_emulator::engine::ReloadReport, faultmesh_api::BackendError> {
         Err(faultmesh_api::BackendError::Failed("creating TUN device `x0`: Device or resource busy".into()))
     }
-    fn set_link(
-        &self,
-        l: usize,
-        a: faultmesh_emulator::impair::Impairments,
-        b: faultmesh_emulator::impair::Impairments,
-    ) -> Result<(), faultmesh_api::BackendError> {
-        self.0.set_link(l, a, b)
-    }
-    fn apply(&self, f: faultmesh_emulator::io::dataplane::EngineFn) -> bool {
-        self.0.apply(f)
-    }
-    fn snapshot(&self) -> Option<faultmesh_emulator::io::dataplane::DataPlaneSnapshot> {
-        self.0.snapshot()
+    fn counters(&self) -> Arc<faultmesh_emulator::io::dataplane::DataPlaneSnapshot> {
+        self.0.counters()
     }
     fn now(&self) -> faultmesh_emulator::time::Instant {
         self.0.now()
@@ -588,19 +579,12 @@ impl faultmesh_api::Backend for FailingReload {
     fn places(&self) -> Vec<faultmesh_emulator::io::setup::NodePlace> {
         self.0.places()
     }
-    fn set_script(
-        &self,
-        t: faultmesh_api::ScriptTarget,
-        s: Option<topology::ScriptRef>,
-    ) -> Result<(), faultmesh_api::BackendError> {
-        self.0.set_script(t, s)
-    }
 }
 
 #[tokio::test]
 async fn a_reload_that_fails_in_the_backend_is_a_json_error_that_says_what_failed() {
     let t = topology::parse_str(TOPO, "t", None).unwrap();
-    let state = AppState::new(Arc::new(FailingReload(MemoryBackend::new(&t))), None, Some(TOKEN.into()));
+    let state = AppState::new(Arc::new(FailingReload(MemoryBackend::new(&t))), t.clone(), None, Some(TOKEN.into()));
     let (app, _) = router(Arc::clone(&state));
     let a = Api { app, state, backend: Arc::new(MemoryBackend::new(&t)) };
     let (st, v) = a.call("PUT", "/api/v1/topology", &TOPO.replace("10ms", "20ms")).await;

@@ -1,21 +1,27 @@
 //! faultmesh Lua scripting: per-packet filters written in Luau.
 //!
-//! Contract: [`LuaScripts`] installs the scripts a topology names — on links
-//! (one or both directions) and on segments (every packet entering it) —
-//! each in its own sandboxed VM, shared by the directions it filters so its
-//! state (counters, per-flow tables) is one. Sources are loaded and checked on
-//! the control thread first, so a script that does not load is reported and
-//! never attached. Installation happens in one engine command; a filter whose
-//! configuration did not change keeps running with its state. See `vm` for
-//! the script API, limits and failure handling, and `lua/README.md` for the
-//! user documentation.
+//! Contract: [`LuaScripts`] builds the filters the scripts of a topology
+//! need — on links (one or both directions) and on segments (every packet
+//! entering it) — each script in its own sandboxed VM, shared by the
+//! directions it filters so its state (counters, per-flow tables) is one.
+//! Everything heavy happens on the calling (control-side, blocking) thread:
+//! reading the source, compiling it, running its top level. The result is a
+//! [`FilterPlan`] the data plane only swaps in (one
+//! [`EngineCommand::SetFilters`], or inside a reload). A script that does not
+//! load is reported and never attached; a filter whose configuration did not
+//! change (same fingerprint) is kept running with its state. See `vm` for the
+//! script API, limits and failure handling, and `lua/README.md` for the user
+//! documentation.
 
 pub mod vm;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
-use faultmesh_api::{Backend, ScriptHook};
+use faultmesh_api::ScriptHook;
+use faultmesh_emulator::io::command::{EngineCommand, EngineReply, FilterChange, FilterPlan};
+use faultmesh_emulator::io::dataplane::DataPlaneHandle;
 use faultmesh_emulator::topology::{Endpoint, LinkId, ScriptRef, Topology};
 pub use vm::{Limits, LuaFilter, ScriptError, ScriptSource, Vm};
 
@@ -28,6 +34,8 @@ pub fn source_of(r: &ScriptRef, limits: Limits) -> Result<ScriptSource, String> 
     };
     Ok(ScriptSource { name: r.file.clone(), source, params: r.params.clone(), drop_on_error: r.drop_on_error, limits })
 }
+
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One attachment: a script and the link directions it filters.
 struct Item {
@@ -42,10 +50,7 @@ fn plan(topo: &Topology, limits: Limits, errors: &mut Vec<String>) -> Vec<Item> 
         |r: &ScriptRef, seed_name: String, dirs: Vec<(LinkId, u8, String)>, errors: &mut Vec<String>| match source_of(
             r, limits,
         ) {
-            Ok(src) => match vm::check(&src) {
-                Ok(()) => items.push(Item { src, seed_name, dirs }),
-                Err(e) => errors.push(e.to_string()),
-            },
+            Ok(src) => items.push(Item { src, seed_name, dirs }),
             Err(e) => errors.push(e),
         };
     for (li, l) in topo.links.iter().enumerate() {
@@ -71,7 +76,7 @@ fn plan(topo: &Topology, limits: Limits, errors: &mut Vec<String>) -> Vec<Item> 
     items
 }
 
-/// Installs and observes Lua filters.
+/// Builds Lua filters.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LuaScripts {
     /// Limits of every script.
@@ -84,93 +89,89 @@ impl LuaScripts {
         let src = source_of(r, self.limits)?;
         vm::check(&src).map_err(|e| e.to_string())
     }
-}
 
-impl ScriptHook for LuaScripts {
-    fn install(&self, backend: &dyn Backend, topo: &Topology) -> Vec<String> {
+    /// The filter plan for `topo`, given the fingerprints of the filters
+    /// running on its link directions (`current`, per link; missing = none).
+    /// VMs are built here, one per script, shared by its directions.
+    pub fn prepare(&self, topo: &Topology, current: &[[Option<u64>; 2]]) -> (FilterPlan, Vec<String>) {
         let mut errors = Vec::new();
         let items = plan(topo, self.limits, &mut errors);
-        let seed = topo.seed;
         let nodes: Arc<HashMap<String, u32>> =
             Arc::new(topo.nodes.iter().enumerate().map(|(i, n)| (n.name.clone(), i as u32)).collect());
-        let nlinks = topo.links.len();
-        let late_errors = Arc::new(Mutex::new(Vec::new()));
-        let le = Arc::clone(&late_errors);
-        let ok = backend.apply(Box::new(move |engine, _now| {
-            let mut wanted: Vec<Option<usize>> = vec![None; nlinks * 2];
-            for (i, it) in items.iter().enumerate() {
-                for (l, d, _) in &it.dirs {
-                    wanted[l * 2 + usize::from(*d)] = Some(i);
-                }
+        let mut wanted: Vec<[Option<usize>; 2]> = vec![[None, None]; topo.links.len()];
+        for (i, it) in items.iter().enumerate() {
+            for (l, d, _) in &it.dirs {
+                wanted[*l][usize::from(*d)] = Some(i);
             }
-            let mut vms: HashMap<usize, Option<Vm>> = HashMap::new();
-            for (idx, want) in wanted.iter().enumerate() {
-                let (l, d) = (idx / 2, (idx % 2) as u8);
-                let current = engine.pipeline(l, d).filter().map(|f| f.fingerprint());
-                match want {
-                    None => {
-                        if current.is_some() {
-                            engine.set_filter(l, d, None);
-                        }
-                    }
+        }
+        let mut vms: HashMap<usize, Option<Vm>> = HashMap::new();
+        let mut out = Vec::with_capacity(topo.links.len());
+        for (l, want) in wanted.iter().enumerate() {
+            let mut pair = [FilterChange::Keep, FilterChange::Keep];
+            for d in 0..2u8 {
+                let cur = current.get(l).and_then(|c| c[usize::from(d)]);
+                pair[usize::from(d)] = match want[usize::from(d)] {
+                    None if cur.is_some() => FilterChange::Clear,
+                    None => FilterChange::Keep,
+                    Some(i) if cur == Some(items[i].src.fingerprint()) => FilterChange::Keep,
                     Some(i) => {
-                        let it = &items[*i];
-                        if current == Some(it.src.fingerprint()) {
-                            continue;
-                        }
-                        let vm = vms.entry(*i).or_insert_with(|| match Vm::new(&it.src, seed, &it.seed_name) {
+                        let it = &items[i];
+                        let vm = vms.entry(i).or_insert_with(|| match Vm::new(&it.src, topo.seed, &it.seed_name) {
                             Ok(v) => Some(v),
                             Err(e) => {
-                                if let Ok(mut x) = le.lock() {
-                                    x.push(e.to_string());
-                                }
+                                errors.push(e.to_string());
                                 None
                             }
                         });
-                        if let Some(vm) = vm {
-                            let name = it.dirs.iter().find(|x| x.0 == l).map(|x| x.2.clone()).unwrap_or_default();
-                            engine.set_filter(
-                                l,
+                        match vm {
+                            Some(vm) => FilterChange::Set(Box::new(LuaFilter::new(
+                                vm.clone(),
+                                &it.src,
+                                &topo.links[l].name,
                                 d,
-                                Some(Box::new(LuaFilter::new(vm.clone(), &it.src, &name, d, Arc::clone(&nodes)))),
-                            );
+                                Arc::clone(&nodes),
+                            ))),
+                            // Does not load: never attached.
+                            None if cur.is_some() => FilterChange::Clear,
+                            None => FilterChange::Keep,
                         }
                     }
-                }
+                };
             }
-        }));
-        if !ok {
-            errors.push("the data plane did not answer".into());
+            out.push(pair);
         }
-        if let Ok(mut x) = late_errors.lock() {
-            errors.append(&mut x);
+        (out, errors)
+    }
+
+    /// Installs the scripts of `topo` on a running data plane now, blocking
+    /// (the CLI at start, benches): asks which filters run, builds what
+    /// differs, sends one command. Returns the problems.
+    pub fn install_now(&self, dp: &DataPlaneHandle, topo: &Topology) -> Vec<String> {
+        let statuses = match dp.call_blocking(EngineCommand::FilterStats, COMMAND_TIMEOUT) {
+            Ok(EngineReply::Filters(f)) => f,
+            Ok(other) => return vec![format!("unexpected answer {other:?}")],
+            Err(e) => return vec![e.to_string()],
+        };
+        let current: Vec<[Option<u64>; 2]> = topo
+            .links
+            .iter()
+            .map(|l| {
+                let fp =
+                    |dir: &str| statuses.iter().find(|s| s.link == l.name && s.direction == dir).map(|s| s.fingerprint);
+                [fp("a_to_b"), fp("b_to_a")]
+            })
+            .collect();
+        let (plan, mut errors) = self.prepare(topo, &current);
+        if let Err(e) = dp.call_blocking(EngineCommand::SetFilters(plan), COMMAND_TIMEOUT) {
+            errors.push(e.to_string());
         }
         errors
     }
+}
 
-    fn stats(&self, backend: &dyn Backend) -> serde_json::Value {
-        let out = Arc::new(Mutex::new(Vec::new()));
-        let o = Arc::clone(&out);
-        backend.apply(Box::new(move |engine, _| {
-            let t = engine.topology();
-            let mut v = Vec::new();
-            for (li, l) in t.links.iter().enumerate() {
-                for d in 0..2u8 {
-                    if let Some(f) = engine.pipeline(li, d).filter() {
-                        let s = f.stats();
-                        let mut j = serde_json::to_value(&s).unwrap_or_default();
-                        j["link"] = l.name.clone().into();
-                        j["direction"] = (if d == 0 { "a_to_b" } else { "b_to_a" }).into();
-                        v.push(j);
-                    }
-                }
-            }
-            if let Ok(mut x) = o.lock() {
-                *x = v;
-            }
-        }));
-        let v = out.lock().map(|x| x.clone()).unwrap_or_default();
-        serde_json::Value::Array(v)
+impl ScriptHook for LuaScripts {
+    fn prepare(&self, topo: &Topology, current: &[[Option<u64>; 2]]) -> (FilterPlan, Vec<String>) {
+        LuaScripts::prepare(self, topo, current)
     }
 
     fn check(&self, r: &ScriptRef) -> Result<(), String> {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use faultmesh_api::{ApplianceBackend, Backend, ScriptHook, ScriptTarget};
+use faultmesh_api::ApplianceBackend;
 use faultmesh_emulator::impair::{DelaySpec, Impairments, LossSpec, RateSpec};
 use faultmesh_emulator::io::appliance::Appliance;
 use faultmesh_emulator::io::dataplane::{LoopStats, Options};
@@ -398,7 +398,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     k.tbf(None)?;
 
     // ---- faultmesh over veth ------------------------------------------------
-    let app = Appliance::start(topo("veth"), &format!("{prefix}v-"), Options::default())?;
+    let app = Appliance::start(&topo("veth"), &format!("{prefix}v-"), Options::default())?;
     let backend = Arc::new(ApplianceBackend::new(app).context("data plane")?);
     let (vc, vs) = (format!("{prefix}v-client"), format!("{prefix}v-server"));
     // Warm the neighbour caches with the real `ping` (via `ip netns exec`).
@@ -527,9 +527,9 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         drop_on_error: false,
         directions: [true, true],
     };
-    backend.set_script(ScriptTarget::Link(0), Some(script)).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let hook = LuaScripts::default();
-    let errs = hook.install(backend.as_ref(), &backend.topology());
+    let mut scripted = topo("veth");
+    scripted.links[0].script = Some(script);
+    let errs = LuaScripts::default().install_now(backend.handle(), &scripted);
     if !errs.is_empty() {
         bail!("script: {errs:?}");
     }
@@ -539,7 +539,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
 
     // ---- faultmesh over TUN -------------------------------------------------
     if !args.no_tun {
-        let app = Appliance::start(topo("tun"), &format!("{prefix}t-"), Options::default())?;
+        let app = Appliance::start(&topo("tun"), &format!("{prefix}t-"), Options::default())?;
         let (tc, ts) = (format!("{prefix}t-client"), format!("{prefix}t-server"));
         // Warm the neighbour caches with the real `ping` (via `ip netns exec`).
         let _ = Command::new("ip").args(["netns", "exec", &tc, "ping", "-c", "2", "-q", SERVER]).output();

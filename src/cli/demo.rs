@@ -57,8 +57,8 @@ pub(crate) fn run() -> anyhow::Result<ExitCode> {
     println!("faultmesh demo: client ⇄ [wan] ⇄ router ⇄ [lan] ⇄ server");
     println!("  wan client→router: delay 10ms, loss 2%");
     println!("  wan router→client: delay 10ms, rate 50mbit");
-    let mut app = Appliance::start(topo, &prefix, Options::default())?;
-    print!("{}", describe(&app));
+    let mut app = Appliance::start(&topo, &prefix, Options::default())?;
+    print!("{}", describe(&app, &topo));
     let (cns, sns) = (format!("{prefix}client"), format!("{prefix}server"));
     let server = IpAddr::V4(Ipv4Addr::new(10, 10, 2, 2));
     // Let the hosts resolve their gateway first.

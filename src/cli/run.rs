@@ -15,10 +15,10 @@ use faultmesh_emulator::topology::{self, Topology};
 use super::summary;
 
 /// Describes where every node lives.
-pub(crate) fn describe(app: &Appliance) -> String {
+pub(crate) fn describe(app: &Appliance, topo: &Topology) -> String {
     let mut out = String::new();
     for (i, p) in app.places().iter().enumerate() {
-        let n = &app.topology().nodes[i];
+        let n = &topo.nodes[i];
         let addrs: Vec<String> = n.addresses.iter().map(|a| a.to_string()).collect();
         out += &format!(
             "  {:<12} netns {:<24} {} {}\n",
@@ -225,7 +225,7 @@ pub(crate) fn run(
     };
     sys::block_termination_signals().context("blocking signals")?;
     let prefix = prefix.unwrap_or_else(|| setup::default_prefix(&topo));
-    let app = match Appliance::start_with(topo, &prefix, opts, attach) {
+    let app = match Appliance::start_with(&topo, &prefix, opts, attach) {
         Ok(a) => a,
         Err(e @ ApplianceError::Attach(_)) => {
             eprintln!("faultmesh run: {e}");
@@ -233,9 +233,9 @@ pub(crate) fn run(
         }
         Err(e) => return Err(e.into()),
     };
-    let t = app.topology().clone();
+    let t = topo;
     println!("faultmesh: running `{}` (prefix {prefix}, {} nodes, {} links)", t.name, t.nodes.len(), t.links.len());
-    print!("{}", describe(&app));
+    print!("{}", describe(&app, &t));
     let backend =
         std::sync::Arc::new(faultmesh_api::ApplianceBackend::new(app).context("the data plane did not start")?);
     let source = std::fs::canonicalize(file).ok();
@@ -269,7 +269,7 @@ pub(crate) fn run(
         let _ = srv.thread.join();
     }
     drop(token_file);
-    let last = faultmesh_api::Backend::snapshot(backend.as_ref());
+    let last = backend.snapshot();
     if let Some(s) = &last {
         println!("{}", summary::loop_line(&s.loop_stats));
     }

@@ -1,16 +1,22 @@
-//! A running appliance: the devices of a topology, the data-plane thread, and
-//! live reload.
+//! A running appliance: the devices of a topology and the data-plane thread.
 //!
-//! Contract: [`Appliance::reload`] is all-or-nothing for everything that can
-//! fail: nodes whose device or kind changed are refused (restart to rebuild
-//! them), new nodes are created before the data plane switches over — and
-//! removed again if any fails — so a failed reload leaves the running
-//! topology untouched. Once the data plane has switched, removed nodes'
-//! ports are closed and their namespaces deleted.
+//! Contract: the appliance owns devices, not desired state — whoever drives
+//! it (the API's controller, the CLI) owns the topology and passes the
+//! running one to [`Appliance::reload`]. A reload is all-or-nothing for
+//! everything that can fail: nodes whose device or kind changed are refused
+//! (restart to rebuild them), new nodes are created before the data plane
+//! switches over — and removed again if anything fails, including a data
+//! plane that does not take the command — so a failed reload leaves the
+//! running topology untouched. The switch itself is one
+//! [`EngineCommand::Reload`](super::command::EngineCommand::Reload): topology,
+//! faults, partitions, filters and ports change in one data-plane step. Once
+//! it is in force, removed nodes' ports are closed and their namespaces
+//! deleted.
 
 use std::io;
 
 use super::attach::{AttachError, AttachPolicy, Origin};
+use super::command::{CommandError, ReloadPlan};
 use super::dataplane::{DataPlane, DataPlaneHandle, Options};
 use super::port::Port;
 use super::setup::{self, Instance, NodePlace, SetupError};
@@ -32,6 +38,9 @@ pub enum ApplianceError {
     /// The appliance is stopped.
     #[error("the appliance is not running")]
     Stopped,
+    /// The data plane did not carry out the switch.
+    #[error(transparent)]
+    Command(#[from] CommandError),
     /// An attach node the operator has not allowed.
     #[error(transparent)]
     Attach(#[from] AttachError),
@@ -39,7 +48,6 @@ pub enum ApplianceError {
 
 /// Devices plus data plane.
 pub struct Appliance {
-    topo: Topology,
     attach: AttachPolicy,
     instance: Option<Instance>,
     dataplane: Option<DataPlane>,
@@ -47,39 +55,28 @@ pub struct Appliance {
 
 impl Appliance {
     /// Builds the devices of `topo` (names prefixed with `prefix`) and starts forwarding.
-    pub fn start(topo: Topology, prefix: &str, opts: Options) -> Result<Appliance, ApplianceError> {
+    pub fn start(topo: &Topology, prefix: &str, opts: Options) -> Result<Appliance, ApplianceError> {
         Appliance::start_with(topo, prefix, opts, AttachPolicy::default())
     }
 
     /// Like [`Appliance::start`], with the operator's attach allow-list
     /// (checked now for `topo`, and for every reload).
     pub fn start_with(
-        topo: Topology,
+        topo: &Topology,
         prefix: &str,
         opts: Options,
         attach: AttachPolicy,
     ) -> Result<Appliance, ApplianceError> {
-        attach.check(&topo, None, Origin::CommandLine)?;
-        let (instance, ports) = setup::realize(&topo, prefix)?;
-        let engine = Engine::new(&topo, super::now());
+        attach.check(topo, None, Origin::CommandLine)?;
+        let (instance, ports) = setup::realize(topo, prefix)?;
+        let engine = Engine::new(topo, super::now());
         match DataPlane::start(engine, ports, opts) {
-            Ok(dp) => Ok(Appliance { topo, attach, instance: Some(instance), dataplane: Some(dp) }),
+            Ok(dp) => Ok(Appliance { attach, instance: Some(instance), dataplane: Some(dp) }),
             Err(e) => {
                 let _ = instance.teardown();
                 Err(e.into())
             }
         }
-    }
-
-    /// The running topology.
-    pub fn topology(&self) -> &Topology {
-        &self.topo
-    }
-
-    /// The running topology, to record changes made through the API
-    /// (scripts); impairments go through [`Appliance::set_link_impairments`].
-    pub fn topology_mut(&mut self) -> &mut Topology {
-        &mut self.topo
     }
 
     /// A handle to the data plane.
@@ -97,14 +94,17 @@ impl Appliance {
         self.instance.as_ref().map_or("", |i| &i.state().prefix)
     }
 
-    /// Replaces the running topology without stopping traffic.
-    pub fn reload(&mut self, new: Topology) -> Result<ReloadReport, ApplianceError> {
+    /// Replaces the running topology `old` with `plan.topo` (and its
+    /// faults and filters) without stopping traffic: builds the devices of
+    /// new nodes, adds them to `plan`, and sends the plan to the data plane
+    /// as one command.
+    pub fn reload(&mut self, old: &Topology, mut plan: ReloadPlan) -> Result<ReloadReport, ApplianceError> {
         let (Some(inst), Some(dp)) = (self.instance.as_mut(), self.dataplane.as_ref()) else {
             return Err(ApplianceError::Stopped);
         };
-        let old = &self.topo;
-        self.attach.check(&new, Some(old), Origin::Live)?;
-        let new_places = inst.plan(&new);
+        let new = &plan.topo;
+        self.attach.check(new, Some(old), Origin::Live)?;
+        let new_places = inst.plan(new);
         let old_places = inst.places.clone();
         let mut added = Vec::new();
         let mut reconf = Vec::new();
@@ -130,7 +130,7 @@ impl Appliance {
             (0..old.nodes.len()).filter(|&j| new.node_index(&old.nodes[j].name).is_none()).collect();
         // Create new nodes first; undo them if anything fails.
         let saved_places = std::mem::replace(&mut inst.places, new_places.clone());
-        let ports: Vec<(usize, Port)> = match setup::add_nodes(inst, &new, &added) {
+        let ports: Vec<(usize, Port)> = match setup::add_nodes(inst, new, &added) {
             Ok(p) => p,
             Err(e) => {
                 for &i in &added {
@@ -146,36 +146,30 @@ impl Appliance {
                 tracing::warn!(node = %new.nodes[i].name, error = %e, "reload: reconfiguring node");
             }
         }
-        let add: Vec<(String, Port)> = ports.into_iter().map(|(i, p)| (new.nodes[i].name.clone(), p)).collect();
-        let remove: Vec<String> = removed.iter().map(|&j| old.nodes[j].name.clone()).collect();
-        let report = dp.handle().reload(new.clone(), add, remove).ok_or(ApplianceError::Stopped)?;
+        plan.add = ports.into_iter().map(|(i, p)| (new.nodes[i].name.clone(), p)).collect();
+        plan.remove = removed.iter().map(|&j| old.nodes[j].name.clone()).collect();
+        // Kept for undoing: `plan` moves into the command.
+        let added_nodes: Vec<(NodePlace, crate::topology::NodeKind)> =
+            added.iter().map(|&i| (new_places[i].clone(), new.nodes[i].kind.clone())).collect();
+        let report = match dp.handle().reload(plan) {
+            Ok(r) => r,
+            Err(e) => {
+                // Not switched (withdrawn, refused or stopped): the devices
+                // built for it go, the running topology stays.
+                for (place, kind) in &added_nodes {
+                    let _ = inst.remove_node(place, kind);
+                }
+                inst.places = saved_places;
+                return Err(e.into());
+            }
+        };
         for &j in &removed {
             for e in inst.remove_node(&old_places[j], &old.nodes[j].kind) {
                 tracing::warn!(node = %old.nodes[j].name, error = %e, "reload: removing node");
             }
         }
         inst.set_places(new_places);
-        self.topo = new;
         Ok(report)
-    }
-
-    /// Sets the configured impairments of both directions of a link.
-    pub fn set_link_impairments(
-        &mut self,
-        link: usize,
-        a_to_b: crate::impair::Impairments,
-        b_to_a: crate::impair::Impairments,
-    ) -> Result<(), ApplianceError> {
-        let handle = self.handle().ok_or(ApplianceError::Stopped)?;
-        let l = self.topo.links.get_mut(link).ok_or(ApplianceError::Stopped)?;
-        l.a_to_b = a_to_b;
-        l.b_to_a = b_to_a;
-        handle
-            .apply(move |e, now| {
-                e.set_impairments(link, 0, &a_to_b, now);
-                e.set_impairments(link, 1, &b_to_a, now);
-            })
-            .ok_or(ApplianceError::Stopped)
     }
 
     /// Stops forwarding and removes every device; returns the final engine.

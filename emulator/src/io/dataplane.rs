@@ -8,26 +8,37 @@
 //! for `busy_poll_ns` after the last packet instead of paying a sleep/wake per
 //! batch. With no traffic and no deadline it blocks indefinitely: an idle
 //! appliance uses no CPU. Frames from a receive ring enter the engine at the
-//! time the kernel stamped them, not when the loop read them. Other threads
-//! talk to it only through [`Control`] messages and an eventfd; nothing else
-//! touches the engine.
+//! time the kernel stamped them, not when the loop read them.
+//!
+//! Other threads talk to it only through [`EngineCommand`]s sent with a
+//! [`DataPlaneHandle`] (a channel plus an eventfd); nothing else touches the
+//! engine. Commands run between two receive batches, each whole; their
+//! answers go back over a oneshot (async callers) or a sync channel
+//! (blocking callers). A command not yet taken when its caller's timeout
+//! runs out is withdrawn and never runs. Every [`PUBLISH_INTERVAL_NS`]
+//! (100 ms), and before answering a command that changed the engine, the loop
+//! publishes a [`DataPlaneSnapshot`] into a `tokio::sync::watch`, so the API
+//! reads counters without ever waiting for this thread.
 
 use std::collections::VecDeque;
 use std::io;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde::Serialize;
+use tokio::sync::{oneshot, watch};
 
+use super::command::{self, CommandError, EngineCommand, EngineReply, FilterStatus, ReloadPlan};
 use super::pool::BufPool;
 use super::port::{Port, PortStats, SendOutcome};
 use super::sys::{self, Epoll, Event, EventFd};
 use crate::engine::{Engine, ReloadReport, Snapshot};
 use crate::packet::Packet;
 use crate::time::Instant;
-use crate::topology::{NodeId, Topology};
+use crate::topology::NodeId;
 
 const WAKE_TOKEN: u64 = u64::MAX;
 /// Receive batches taken from one port per wake-up before moving on.
@@ -64,29 +75,96 @@ impl Default for Options {
     }
 }
 
-/// A change to make to the engine, run on the data-plane thread.
-pub type EngineFn = Box<dyn FnOnce(&mut Engine, Instant) + Send>;
+/// How often the data plane publishes its counters.
+pub const PUBLISH_INTERVAL_NS: u64 = 100_000_000;
 
-/// A request to the data plane.
-pub enum Control {
-    /// Copy the counters out.
-    Snapshot(Sender<DataPlaneSnapshot>),
-    /// Change the engine (impairments, rules, topology) at engine time `now`.
-    Apply(EngineFn),
-    /// Replace the topology: reload the engine, close the ports of removed
-    /// nodes, start serving new ones (ports by node name).
-    Reload {
-        /// The new topology.
-        topo: Box<Topology>,
-        /// Ports of nodes that are new (or rebuilt).
-        add: Vec<(String, Port)>,
-        /// Nodes whose ports close (removed or rebuilt).
-        remove: Vec<String>,
-        /// Receives the report once the old ports are closed.
-        reply: Sender<ReloadReport>,
-    },
-    /// Stop and hand the engine back.
-    Shutdown,
+/// How long a reload may wait for the data plane to take it.
+pub const RELOAD_TIMEOUT: Duration = Duration::from_secs(30);
+
+const QUEUED: u8 = 0;
+const TAKEN: u8 = 1;
+const WITHDRAWN: u8 = 2;
+
+/// Where a command's answer goes.
+enum ReplyTo {
+    Nobody,
+    Blocking(mpsc::SyncSender<Result<EngineReply, CommandError>>),
+    Async(oneshot::Sender<Result<EngineReply, CommandError>>),
+}
+
+/// A command in flight: taken by the data plane, or withdrawn by a caller
+/// that gave up waiting — never both (one atomic decides).
+struct Envelope {
+    cmd: EngineCommand,
+    reply: ReplyTo,
+    state: Arc<AtomicU8>,
+}
+
+impl Envelope {
+    /// Claims the command for execution; false if its caller withdrew it.
+    fn take(&self) -> bool {
+        self.state.compare_exchange(QUEUED, TAKEN, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+}
+
+impl ReplyTo {
+    fn send(self, r: Result<EngineReply, CommandError>) {
+        match self {
+            ReplyTo::Nobody => {}
+            ReplyTo::Blocking(tx) => {
+                let _ = tx.send(r);
+            }
+            ReplyTo::Async(tx) => {
+                let _ = tx.send(r);
+            }
+        }
+    }
+}
+
+/// Withdraws a command still queued; false if the data plane took it.
+fn withdraw(state: &AtomicU8) -> bool {
+    state.compare_exchange(QUEUED, WITHDRAWN, Ordering::AcqRel, Ordering::Acquire).is_ok()
+}
+
+/// A command sent with [`DataPlaneHandle::submit`], whose answer has not
+/// been read yet.
+pub struct Pending {
+    rx: mpsc::Receiver<Result<EngineReply, CommandError>>,
+    state: Arc<AtomicU8>,
+}
+
+impl Pending {
+    /// True once the data plane has taken the command (it is running or done).
+    pub fn taken(&self) -> bool {
+        self.state.load(Ordering::Acquire) == TAKEN
+    }
+
+    /// Waits for the answer. If the data plane has not taken the command
+    /// within `timeout`, it is withdrawn ([`CommandError::Timeout`], never
+    /// applied); once taken, it is waited for to the end.
+    pub fn wait(self, timeout: Duration) -> Result<EngineReply, CommandError> {
+        match self.rx.recv_timeout(timeout) {
+            Ok(r) => r,
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(CommandError::Stopped),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if withdraw(&self.state) {
+                    Err(CommandError::Timeout(timeout))
+                } else {
+                    self.rx.recv().unwrap_or(Err(CommandError::Stopped))
+                }
+            }
+        }
+    }
+}
+
+/// Withdraws a command whose async caller went away before the data plane
+/// took it (a dropped future never applies anything later).
+struct WithdrawOnDrop(Arc<AtomicU8>);
+
+impl Drop for WithdrawOnDrop {
+    fn drop(&mut self) {
+        withdraw(&self.0);
+    }
 }
 
 /// How punctual the loop has been: lateness of timed releases.
@@ -148,6 +226,8 @@ pub struct DataPlaneSnapshot {
     pub ports: Vec<(String, PortStatsView)>,
     /// Loop punctuality.
     pub loop_stats: LoopStats,
+    /// Filters installed, with their counters.
+    pub filters: Vec<FilterStatus>,
 }
 
 /// Port counters for display.
@@ -179,54 +259,82 @@ impl From<PortStats> for PortStatsView {
 
 /// A running data plane.
 pub struct DataPlane {
-    tx: Sender<Control>,
-    wake: Arc<EventFd>,
-    handle: Option<JoinHandle<Engine>>,
+    handle: DataPlaneHandle,
+    thread: Option<JoinHandle<Engine>>,
 }
 
-/// A cloneable handle to send controls from other threads.
+/// A cloneable handle to send commands from other threads: the blocking
+/// calls are for the CLI and tests, [`DataPlaneHandle::call`] for async code.
 #[derive(Clone)]
 pub struct DataPlaneHandle {
-    tx: Sender<Control>,
+    tx: Sender<Envelope>,
     wake: Arc<EventFd>,
+    counters: watch::Receiver<Arc<DataPlaneSnapshot>>,
 }
 
 impl DataPlaneHandle {
-    /// Sends a control message and wakes the loop.
-    pub fn send(&self, c: Control) -> bool {
-        let ok = self.tx.send(c).is_ok();
+    fn send(&self, env: Envelope) -> Result<(), CommandError> {
+        self.tx.send(env).map_err(|_| CommandError::Stopped)?;
         self.wake.notify();
-        ok
+        Ok(())
     }
 
-    /// Runs `f` on the engine and returns its result.
-    pub fn apply<R: Send + 'static>(&self, f: impl FnOnce(&mut Engine, Instant) -> R + Send + 'static) -> Option<R> {
-        let (rtx, rrx) = mpsc::channel();
-        let ok = self.send(Control::Apply(Box::new(move |e, now| {
-            let _ = rtx.send(f(e, now));
-        })));
-        if !ok {
-            return None;
+    /// Sends `cmd` and returns without waiting.
+    pub fn submit(&self, cmd: EngineCommand) -> Result<Pending, CommandError> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let state = Arc::new(AtomicU8::new(QUEUED));
+        self.send(Envelope { cmd, reply: ReplyTo::Blocking(tx), state: Arc::clone(&state) })?;
+        Ok(Pending { rx, state })
+    }
+
+    /// Sends `cmd` and waits for the answer (see [`Pending::wait`]).
+    pub fn call_blocking(&self, cmd: EngineCommand, timeout: Duration) -> Result<EngineReply, CommandError> {
+        self.submit(cmd)?.wait(timeout)
+    }
+
+    /// Sends `cmd` and awaits the answer, without blocking the runtime. If
+    /// the data plane has not taken the command within `timeout`, or the
+    /// future is dropped before it did, the command is withdrawn and never
+    /// applied.
+    pub async fn call(&self, cmd: EngineCommand, timeout: Duration) -> Result<EngineReply, CommandError> {
+        let (tx, mut rx) = oneshot::channel();
+        let state = Arc::new(AtomicU8::new(QUEUED));
+        let guard = WithdrawOnDrop(Arc::clone(&state));
+        self.send(Envelope { cmd, reply: ReplyTo::Async(tx), state })?;
+        let r = match tokio::time::timeout(timeout, &mut rx).await {
+            Ok(r) => r.unwrap_or(Err(CommandError::Stopped)),
+            Err(_) if withdraw(&guard.0) => Err(CommandError::Timeout(timeout)),
+            Err(_) => rx.await.unwrap_or(Err(CommandError::Stopped)),
+        };
+        drop(guard);
+        r
+    }
+
+    /// Reloads with `plan`; waits for the report.
+    pub fn reload(&self, plan: ReloadPlan) -> Result<ReloadReport, CommandError> {
+        match self.call_blocking(EngineCommand::Reload(Box::new(plan)), RELOAD_TIMEOUT)? {
+            EngineReply::Reloaded(r) => Ok(r),
+            other => Err(CommandError::Rejected(format!("unexpected answer {other:?}"))),
         }
-        rrx.recv_timeout(Duration::from_secs(5)).ok()
     }
 
-    /// Reloads the topology with the given port changes; waits for the report.
-    pub fn reload(&self, topo: Topology, add: Vec<(String, Port)>, remove: Vec<String>) -> Option<ReloadReport> {
-        let (rtx, rrx) = mpsc::channel();
-        if !self.send(Control::Reload { topo: Box::new(topo), add, remove, reply: rtx }) {
-            return None;
-        }
-        rrx.recv_timeout(Duration::from_secs(30)).ok()
-    }
-
-    /// A fresh copy of every counter.
+    /// A fresh copy of every counter (waits for the data plane up to 5 s).
     pub fn snapshot(&self) -> Option<DataPlaneSnapshot> {
-        let (rtx, rrx) = mpsc::channel();
-        if !self.send(Control::Snapshot(rtx)) {
-            return None;
+        match self.call_blocking(EngineCommand::Snapshot, Duration::from_secs(5)) {
+            Ok(EngineReply::Snapshot(s)) => Some(*s),
+            _ => None,
         }
-        rrx.recv_timeout(Duration::from_secs(5)).ok()
+    }
+
+    /// The counters the data plane published last (every
+    /// [`PUBLISH_INTERVAL_NS`], and after every change). Never waits.
+    pub fn counters(&self) -> Arc<DataPlaneSnapshot> {
+        Arc::clone(&self.counters.borrow())
+    }
+
+    /// A receiver of the published counters (to await the next ones).
+    pub fn subscribe(&self) -> watch::Receiver<Arc<DataPlaneSnapshot>> {
+        self.counters.clone()
     }
 }
 
@@ -241,45 +349,51 @@ impl DataPlane {
         }
         epoll.add(wake.raw(), false, WAKE_TOKEN)?;
         let w = Arc::clone(&wake);
-        let handle = std::thread::Builder::new().name("fm-dataplane".into()).spawn(move || {
-            let n = ports.len();
-            Loop {
-                engine,
-                ports,
-                opts,
-                epoll,
-                wake: w,
-                rx,
-                pool: BufPool::default(),
-                blocked: vec![false; n],
-                stats: LoopStats::default(),
-                rx_floor: Instant::from_nanos(0),
-            }
-            .run()
-        })?;
-        Ok(DataPlane { tx, wake, handle: Some(handle) })
+        let n = ports.len();
+        let mut lp = Loop {
+            engine,
+            ports,
+            opts,
+            epoll,
+            wake: w,
+            rx,
+            pool: BufPool::default(),
+            blocked: vec![false; n],
+            stats: LoopStats::default(),
+            rx_floor: Instant::from_nanos(0),
+            publish: None,
+            next_publish: 0,
+        };
+        let (ptx, prx) = watch::channel(Arc::new(lp.snapshot()));
+        lp.publish = Some(ptx);
+        let thread = std::thread::Builder::new().name("fm-dataplane".into()).spawn(move || lp.run())?;
+        Ok(DataPlane { handle: DataPlaneHandle { tx, wake, counters: prx }, thread: Some(thread) })
     }
 
     /// A handle for other threads.
     pub fn handle(&self) -> DataPlaneHandle {
-        DataPlaneHandle { tx: self.tx.clone(), wake: Arc::clone(&self.wake) }
+        self.handle.clone()
     }
 
     /// Stops the loop and returns the engine with its final counters.
     pub fn stop(mut self) -> Option<Engine> {
-        let _ = self.tx.send(Control::Shutdown);
-        self.wake.notify();
-        self.handle.take().and_then(|h| h.join().ok())
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Option<Engine> {
+        let t = self.thread.take()?;
+        let _ = self.handle.send(Envelope {
+            cmd: EngineCommand::Shutdown,
+            reply: ReplyTo::Nobody,
+            state: Arc::new(AtomicU8::new(QUEUED)),
+        });
+        t.join().ok()
     }
 }
 
 impl Drop for DataPlane {
     fn drop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            let _ = self.tx.send(Control::Shutdown);
-            self.wake.notify();
-            let _ = h.join();
-        }
+        self.shutdown();
     }
 }
 
@@ -289,12 +403,16 @@ struct Loop {
     opts: Options,
     epoll: Epoll,
     wake: Arc<EventFd>,
-    rx: Receiver<Control>,
+    rx: Receiver<Envelope>,
     pool: BufPool,
     blocked: Vec<bool>,
     stats: LoopStats,
     /// Engine time of the last received frame: frames enter in order.
     rx_floor: Instant,
+    /// Where the counters are published.
+    publish: Option<watch::Sender<Arc<DataPlaneSnapshot>>>,
+    /// When they are next due (monotonic ns).
+    next_publish: u64,
 }
 
 fn now() -> Instant {
@@ -339,11 +457,12 @@ impl Loop {
             let timeout = if t.nanos_since(Instant::from_nanos(last_active)) < self.opts.busy_poll_ns {
                 Some(Duration::ZERO)
             } else {
-                match next {
-                    None => None,
-                    Some(d) if d.nanos_since(t) <= self.opts.spin_ns => Some(Duration::ZERO),
-                    Some(d) => Some(Duration::from_nanos(d.nanos_since(t) - self.opts.spin_ns)),
-                }
+                let publish = Duration::from_nanos(self.next_publish.saturating_sub(t.as_nanos()));
+                Some(match next {
+                    None => publish,
+                    Some(d) if d.nanos_since(t) <= self.opts.spin_ns => Duration::ZERO,
+                    Some(d) => Duration::from_nanos(d.nanos_since(t) - self.opts.spin_ns).min(publish),
+                })
             };
             if let Err(e) = self.epoll.wait(&mut events, timeout) {
                 tracing::error!(error = %e, "data plane: epoll wait failed; retrying in 10 ms");
@@ -413,44 +532,74 @@ impl Loop {
                 }
             }
             self.flush_all();
+            if t.as_nanos() >= self.next_publish {
+                self.publish_counters();
+            }
         }
     }
 
-    /// Handles pending control messages; returns (shutdown, ports renumbered).
+    /// Every counter, now.
+    fn snapshot(&mut self) -> DataPlaneSnapshot {
+        for b in &mut self.ports {
+            b.port.poll_kernel_stats();
+        }
+        let mut snap = command::engine_snapshot(&self.engine);
+        snap.ports = self
+            .ports
+            .iter()
+            .map(|b| (self.engine.topology().nodes[b.node].name.clone(), b.port.stats().into()))
+            .collect();
+        snap.loop_stats = self.stats.clone();
+        snap
+    }
+
+    /// Publishes the counters (readers never wait for the data plane).
+    fn publish_counters(&mut self) {
+        let snap = Arc::new(self.snapshot());
+        if let Some(p) = &self.publish {
+            p.send_replace(snap);
+        }
+        self.next_publish = now().as_nanos() + PUBLISH_INTERVAL_NS;
+    }
+
+    /// Runs pending commands; returns (shutdown, ports renumbered).
     fn control(&mut self) -> (bool, bool) {
         let mut reloaded = false;
-        while let Ok(c) = self.rx.try_recv() {
-            match c {
-                Control::Shutdown => return (true, reloaded),
-                Control::Apply(f) => f(&mut self.engine, now()),
-                Control::Reload { topo, add, remove, reply } => {
-                    let report = self.reload(&topo, add, &remove);
-                    reloaded = true;
-                    let _ = reply.send(report);
-                }
-                Control::Snapshot(reply) => {
-                    for b in &mut self.ports {
-                        b.port.poll_kernel_stats();
-                    }
-                    let snap = DataPlaneSnapshot {
-                        engine: self.engine.snapshot(),
-                        ports: self
-                            .ports
-                            .iter()
-                            .map(|b| (self.engine.topology().nodes[b.node].name.clone(), b.port.stats().into()))
-                            .collect(),
-                        loop_stats: self.stats.clone(),
-                    };
-                    let _ = reply.send(snap);
-                }
+        while let Ok(env) = self.rx.try_recv() {
+            if !env.take() {
+                continue; // withdrawn by a caller that gave up: never applied
             }
+            let Envelope { cmd, reply, .. } = env;
+            let changes = cmd.changes_engine();
+            let r = match cmd {
+                EngineCommand::Shutdown => {
+                    reply.send(Ok(EngineReply::Done));
+                    return (true, reloaded);
+                }
+                EngineCommand::Reload(plan) => match command::check_reload(&plan) {
+                    Ok(()) => {
+                        reloaded = true;
+                        Ok(EngineReply::Reloaded(self.reload(*plan)))
+                    }
+                    Err(e) => Err(e),
+                },
+                EngineCommand::Snapshot => Ok(EngineReply::Snapshot(Box::new(self.snapshot()))),
+                other => command::execute(&mut self.engine, other, now()),
+            };
+            if changes && r.is_ok() {
+                // Before answering: whoever reads after the answer sees the change.
+                self.publish_counters();
+            }
+            reply.send(r);
         }
         (false, reloaded)
     }
 
-    fn reload(&mut self, topo: &Topology, add: Vec<(String, Port)>, remove: &[String]) -> ReloadReport {
+    /// Switches to a new topology, its faults, filters and ports, in one step.
+    fn reload(&mut self, plan: ReloadPlan) -> ReloadReport {
+        let ReloadPlan { topo, faults, filters, add, remove } = plan;
         let old_names: Vec<String> = self.engine.topology().nodes.iter().map(|n| n.name.clone()).collect();
-        let report = self.engine.reload(topo, now());
+        let report = command::reload_engine(&mut self.engine, &topo, faults, filters, now());
         for b in &self.ports {
             let _ = self.epoll.delete(b.port.raw_fd());
         }

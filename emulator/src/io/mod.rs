@@ -10,13 +10,16 @@
 //! * [`netlink`] — a synchronous rtnetlink client: links, addresses, routes.
 //! * [`attach`] — which existing interfaces a topology may take over.
 //! * [`setup`] — realizing a topology on this machine, and cleaning up.
-//! * [`dataplane`] — the dedicated data-plane thread.
+//! * [`command`] — [`EngineCommand`](command::EngineCommand), the whole interface of a running engine.
+//! * [`dataplane`] — the dedicated data-plane thread and the handles that send it commands.
+//! * [`appliance`] — devices plus data plane, and live reload.
 //!
 //! Every `unsafe` block in the crate is in this module, with a `SAFETY:`
 //! comment.
 
 pub mod appliance;
 pub mod attach;
+pub mod command;
 pub mod dataplane;
 pub mod netlink;
 pub mod netns;
