@@ -106,19 +106,14 @@ impl TokenFile {
         // The port is ours now, so a file for it is a leftover of a killed
         // instance. Remove it and create ours exclusively: O_EXCL with mode
         // 0600 means the file never exists with other permissions, and
-        // O_NOFOLLOW refuses a symlink planted in its place.
+        // O_CREAT|O_EXCL fails on any existing name, a planted symlink too.
         match std::fs::remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(write_err(e)),
         }
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(O_NOFOLLOW)
-            .open(&path)
-            .map_err(write_err)?;
+        let mut f =
+            std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).map_err(write_err)?;
         let file = TokenFile { path: path.clone() };
         f.write_all(format!("{token}\n").as_bytes()).map_err(write_err)?;
         Ok(file)
@@ -135,10 +130,6 @@ impl Drop for TokenFile {
         let _ = std::fs::remove_file(&self.path);
     }
 }
-
-// `O_NOFOLLOW` on Linux (all architectures faultmesh builds for); spelled
-// out to keep libc out of this crate.
-const O_NOFOLLOW: i32 = 0o400000;
 
 /// Why the CLI has no token to send.
 #[derive(Debug, PartialEq, Eq)]

@@ -389,9 +389,36 @@ pub(crate) struct Counters {
     ports: Vec<Vec<PortEntry>>,
     /// Data-plane punctuality.
     loop_stats: LoopStatsDoc,
+    /// The script filter of every link direction that has one.
+    filters: Vec<FilterStatus>,
     /// Per-script counters (appliances built with script support).
-    #[schema(nullable = false)]
+    #[schema(nullable = false, value_type = Option<Vec<Object>>)]
     scripts: Option<Vec<serde_json::Value>>,
+}
+
+/// A script filter on one link direction, with its counters.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct FilterStatus {
+    /// The link.
+    link: String,
+    /// `a_to_b` or `b_to_a`.
+    direction: String,
+    /// Identifies its configuration.
+    fingerprint: u64,
+    /// What runs (e.g. the script file).
+    script: String,
+    /// Calls.
+    calls: u64,
+    /// Failures (errors, limits, bad verdicts).
+    errors: u64,
+    /// Disabled after a failure: packets get the fallback verdict.
+    disabled: bool,
+    /// The failure that disabled it.
+    last_error: Option<String>,
+    /// Time spent in calls, ns.
+    time_ns: u64,
+    /// Verdicts by kind (`pass`, `drop`, `delay`, …, `fallback`).
+    verdicts: BTreeMap<String, u64>,
 }
 
 /// Engine counters at one instant.
@@ -671,6 +698,12 @@ mod tests {
             engine: e.snapshot(),
             ports: vec![("a".into(), faultmesh_emulator::io::port::PortStats::default().into())],
             loop_stats: Default::default(),
+            filters: vec![faultmesh_emulator::io::command::FilterStatus {
+                link: "la".into(),
+                direction: "a_to_b",
+                fingerprint: 1,
+                stats: Default::default(),
+            }],
         })
         .unwrap();
         let mut want = props::<Counters>();
@@ -682,6 +715,7 @@ mod tests {
         assert_eq!(keys(&counters["engine"]["segments"][0]), props::<SegmentCounters>(), "SegmentCounters");
         assert_eq!(keys(&counters["ports"][0][1]), props::<PortCounters>(), "PortCounters");
         assert_eq!(keys(&counters["loop_stats"]), props::<LoopStatsDoc>(), "LoopStats");
+        assert_eq!(keys(&counters["filters"][0]), props::<FilterStatus>(), "FilterStatus");
 
         for file in ["wan.yaml", "three-tier.yaml", "star.yaml", "dual-stack.yaml"] {
             let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../topologies").join(file);
