@@ -131,6 +131,32 @@ impl Drop for TokenFile {
     }
 }
 
+/// Removes the token files in `dir` whose API is gone: nothing listens on
+/// their port on loopback. A killed (SIGKILL) appliance leaves its file
+/// behind; the check is sound because `faultmesh run` listens before it
+/// writes the file. Returns the files removed.
+pub fn sweep_stale_in(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut removed = Vec::new();
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(port) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("api-")?.strip_suffix(".token")?.parse::<u16>().ok())
+        else {
+            continue;
+        };
+        let live = ["127.0.0.1", "::1"].iter().any(|ip| {
+            let addr = std::net::SocketAddr::new(ip.parse().unwrap_or(std::net::Ipv4Addr::LOCALHOST.into()), port);
+            std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(200)).is_ok()
+        });
+        if !live && std::fs::remove_file(e.path()).is_ok() {
+            removed.push(e.path());
+        }
+    }
+    removed
+}
+
 /// Why the CLI has no token to send.
 #[derive(Debug, PartialEq, Eq)]
 pub enum TokenLookup {
@@ -203,6 +229,24 @@ mod tests {
         // A group-writable directory is refused.
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         assert!(matches!(TokenFile::create_in(&dir, 1, "x"), Err(TokenError::Dir { .. })));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn stale_token_files_are_swept_live_ones_kept() {
+        let dir = std::env::temp_dir().join(format!("fm-token-sweep-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let live = listener.local_addr().unwrap().port();
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        for p in [live, dead] {
+            std::fs::write(token_path_in(&dir, p), "x").unwrap();
+        }
+        std::fs::write(dir.join("other.json"), "{}").unwrap();
+        let removed = sweep_stale_in(&dir);
+        assert_eq!(removed, vec![token_path_in(&dir, dead)]);
+        assert!(token_path_in(&dir, live).exists() && dir.join("other.json").exists());
+        drop(listener);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -118,6 +118,8 @@ fn prepare_api(listen: std::net::SocketAddr, api: &ApiOptions) -> anyhow::Result
     };
     let listener = std::net::TcpListener::bind(listen).with_context(|| format!("binding the API to {listen}"))?;
     let local = listener.local_addr()?;
+    // Files of killed appliances (SIGKILL gives no chance to remove them).
+    faultmesh_api::auth::sweep_stale_in(std::path::Path::new(faultmesh_api::auth::TOKEN_DIR));
     let token_file = match &token {
         None => None,
         Some(t) => match faultmesh_api::auth::TokenFile::create(local.port(), t) {
