@@ -140,9 +140,8 @@ pub fn sweep_stale_in(dir: &Path) -> Vec<PathBuf> {
     let mut removed = Vec::new();
     for e in entries.flatten() {
         let name = e.file_name();
-        let Some(port) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix("api-")?.strip_suffix(".token")?.parse::<u16>().ok())
+        let Some(port) =
+            name.to_str().and_then(|n| n.strip_prefix("api-")?.strip_suffix(".token")?.parse::<u16>().ok())
         else {
             continue;
         };
