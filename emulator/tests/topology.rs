@@ -165,6 +165,9 @@ fn only_grammatical_names_survive_validation() {
                             prop_assert!(name.as_deref().is_none_or(|n| check(NameKind::Interface, n).is_ok()));
                             prop_assert!(netns.as_deref().is_none_or(|n| check(NameKind::Netns, n).is_ok()));
                         }
+                        NodeKind::Container { interface, .. } => {
+                            prop_assert!(check(NameKind::Interface, interface).is_ok(), "{interface:?}");
+                        }
                     }
                 }
                 for s in &t.segments {

@@ -110,6 +110,14 @@ pub enum NetlinkOp {
         /// The gateway.
         via: IpAddr,
     },
+    /// Moves a link into the named namespace `netns` (the kernel takes it
+    /// down and flushes its addresses and routes on the way).
+    MoveLink {
+        /// The interface.
+        dev: String,
+        /// Where it goes.
+        netns: String,
+    },
     /// Deletes a link (a veth pair goes with either end).
     DelLink {
         /// The interface.
@@ -128,6 +136,7 @@ impl NetlinkOp {
             | NetlinkOp::DelAddress { dev, .. }
             | NetlinkOp::AddDefaultRoute { dev, .. }
             | NetlinkOp::DelDefaultRoute { dev, .. }
+            | NetlinkOp::MoveLink { dev, .. }
             | NetlinkOp::DelLink { dev } => dev,
         }
     }
@@ -139,6 +148,9 @@ impl NetlinkOp {
             names::check(NameKind::Interface, peer)?;
             names::check(NameKind::Netns, netns)?;
             names::check(NameKind::Netns, peer_netns)?;
+        }
+        if let NetlinkOp::MoveLink { netns, .. } = self {
+            names::check(NameKind::Netns, netns)?;
         }
         Ok(())
     }
@@ -197,6 +209,7 @@ impl fmt::Display for NetlinkOp {
                 write!(f, "removing route {} via {via} dev {dev}", default_route(via))
             }
             NetlinkOp::DelLink { dev } => write!(f, "deleting link {dev}"),
+            NetlinkOp::MoveLink { dev, netns } => write!(f, "moving link {dev} to namespace {netns}"),
         }
     }
 }
@@ -413,7 +426,7 @@ impl Netlink {
             };
             Self::push(&mut out, seq, flags, msg);
             pending.push(Pending { seq, op: Some(i) });
-            if let NetlinkOp::DelLink { dev } = op {
+            if let NetlinkOp::DelLink { dev } | NetlinkOp::MoveLink { dev, .. } = op {
                 self.ifindex.remove(dev);
             }
             if pending.len() >= WINDOW {
@@ -497,6 +510,14 @@ impl Netlink {
             NetlinkOp::SetMtu { dev, mtu_bytes } => {
                 let mut msg = LinkMessage::default();
                 msg.attributes = vec![LinkAttribute::IfName(dev.clone()), LinkAttribute::Mtu(*mtu_bytes)];
+                (0, RouteNetlinkMessage::SetLink(msg))
+            }
+            NetlinkOp::MoveLink { dev, netns } => {
+                let path = netns::path(netns)?;
+                let f = File::open(&path).map_err(|e| self.err(format!("{op}: opening {}", path.display()), e))?;
+                let mut msg = LinkMessage::default();
+                msg.attributes = vec![LinkAttribute::IfName(dev.clone()), LinkAttribute::NetNsFd(f.as_raw_fd())];
+                fds.push(f);
                 (0, RouteNetlinkMessage::SetLink(msg))
             }
             NetlinkOp::DelLink { dev } => {

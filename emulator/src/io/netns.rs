@@ -161,6 +161,25 @@ pub fn add(name: &str) -> Result<(), NetnsError> {
     Ok(())
 }
 
+/// Gives the existing namespace at `source` (a `/proc/<pid>/ns/net` file)
+/// the name `name`, as `ip netns attach` does: a bind mount that also keeps
+/// the namespace alive until [`del`] removes the name. Deleting the name
+/// never deletes a namespace that processes still live in.
+pub fn attach(name: &str, source: &Path) -> Result<(), NetnsError> {
+    let file = path(name)?;
+    prepare_dir()?;
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o000).open(&file) {
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(NetnsError::Exists(name.to_string())),
+        Err(e) => return Err(os_err(format!("creating {}", file.display()))(e)),
+    }
+    if let Err(e) = mount(source, &file, libc::MS_BIND) {
+        let _ = std::fs::remove_file(&file);
+        return Err(os_err(format!("naming {} {name}", source.display()))(e));
+    }
+    Ok(())
+}
+
 /// Deletes the named namespace `name`: detaches its bind mount (the
 /// namespace goes away with its last user) and removes the file.
 pub fn del(name: &str) -> Result<(), NetnsError> {

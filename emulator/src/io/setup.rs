@@ -19,7 +19,12 @@
 //! Layout: the appliance's ends of all veth pairs live in one private "fabric"
 //! namespace (`<prefix>fabric`, IPv6 disabled so its kernel never talks on our
 //! links); each `host` node is a namespace `<prefix><node>` whose interface is
-//! `eth0`.
+//! `eth0`. A `container` node's namespace belongs to someone else: it gets
+//! the name `<prefix><node>` (recorded in [`State::attached`]) and one veth
+//! end (recorded in [`State::interfaces`]); teardown deletes that interface
+//! and removes the name, never the namespace ([`container`]).
+
+pub mod container;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -33,6 +38,7 @@ use super::pool::BufPool;
 use super::port::{AfPacketPort, Port, TunPort};
 use crate::names::{self, NameError, NameKind};
 use crate::topology::{DeviceKind, Node, NodeKind, Topology};
+use container::{ContainerError, Watched, Watcher};
 
 /// Where state files live.
 pub const STATE_DIR: &str = "/run/faultmesh";
@@ -65,6 +71,9 @@ pub enum SetupError {
         /// The OS error.
         source: io::Error,
     },
+    /// A container node could not be resolved or wired.
+    #[error(transparent)]
+    Container(#[from] ContainerError),
     /// The state file could not be written.
     #[error("state file {path}: {source}")]
     State {
@@ -88,6 +97,10 @@ pub struct State {
     pub namespaces: Vec<String>,
     /// Interfaces created outside our namespaces: `(namespace or "", name)`.
     pub interfaces: Vec<(String, String)>,
+    /// Names given to other runtimes' namespaces (container nodes), removed
+    /// after `interfaces`: removing a name never deletes the namespace.
+    #[serde(default)]
+    pub attached: Vec<String>,
 }
 
 /// Where a node lives on this machine.
@@ -109,6 +122,8 @@ pub struct Instance {
     pub fabric: String,
     /// Where each node lives, by node index.
     pub places: Vec<NodePlace>,
+    /// Looks after container nodes (started with the first one).
+    watcher: Option<Watcher>,
 }
 
 /// Turns arbitrary text into a safe name fragment.
@@ -172,7 +187,10 @@ impl Instance {
     }
 
     /// Removes everything this instance created. Returns the problems met.
-    pub fn teardown(self) -> Vec<String> {
+    pub fn teardown(mut self) -> Vec<String> {
+        if let Some(mut w) = self.watcher.take() {
+            w.stop();
+        }
         let errors = remove(&self.state);
         let _ = std::fs::remove_file(&self.path);
         errors
@@ -190,6 +208,14 @@ fn remove(state: &State) -> Vec<String> {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::ENODEV) => {} // Closed with its descriptor.
             Err(e) => errors.push(e.to_string()),
+        }
+    }
+    // Names of containers' namespaces: the name goes, the namespace stays.
+    for ns in &state.attached {
+        if netns::exists(ns) {
+            if let Err(e) = netns::del(ns) {
+                errors.push(e.to_string());
+            }
         }
     }
     // Node namespaces first, the fabric (listed first) last.
@@ -230,6 +256,7 @@ pub fn realize(topo: &Topology, prefix: &str) -> Result<(Instance, Vec<PortBindi
         path: state_path(prefix),
         fabric: fabric.clone(),
         places: Vec::new(),
+        watcher: None,
     };
     inst.places = topo.nodes.iter().map(|n| place_of(prefix, n)).collect();
     for place in &inst.places {
@@ -239,7 +266,7 @@ pub fn realize(topo: &Topology, prefix: &str) -> Result<(Instance, Vec<PortBindi
         .nodes
         .iter()
         .zip(&inst.places)
-        .filter(|(n, _)| matches!(n.kind, NodeKind::Host { .. }))
+        .filter(|(n, _)| matches!(n.kind, NodeKind::Host { .. } | NodeKind::Container { .. }))
         .filter_map(|(_, p)| p.netns.clone())
         .collect();
     for ns in std::iter::once(&fabric).chain(host_ns.iter()) {
@@ -269,6 +296,11 @@ fn place_of(prefix: &str, n: &Node) -> NodePlace {
         NodeKind::Attach { interface, netns } => {
             NodePlace { node: n.name.clone(), netns: netns.clone(), interface: interface.clone() }
         }
+        NodeKind::Container { interface, .. } => NodePlace {
+            node: n.name.clone(),
+            netns: Some(format!("{prefix}{}", sanitize(&n.name))),
+            interface: interface.clone(),
+        },
         NodeKind::Device { name, netns, .. } => NodePlace {
             node: n.name.clone(),
             netns: netns.clone(),
@@ -351,6 +383,8 @@ pub fn add_nodes(inst: &mut Instance, topo: &Topology, which: &[usize]) -> Resul
     let mut new_ns: Vec<String> = Vec::new();
     let mut veths: Vec<(usize, String)> = Vec::new();
     let mut create_veths: Vec<NetlinkOp> = Vec::new();
+    // Container nodes: (node, our name for its namespace, the namespace found).
+    let mut containers: Vec<(usize, String, container::Resolved)> = Vec::new();
     for &i in which {
         let n = &topo.nodes[i];
         let place = &inst.places[i];
@@ -373,6 +407,13 @@ pub fn add_nodes(inst: &mut Instance, topo: &Topology, which: &[usize]) -> Resul
             }
             new_ns.push(ns);
         }
+        if let NodeKind::Container { target, .. } = &n.kind {
+            let ns = place.netns.clone().unwrap_or_default();
+            if netns::exists(&ns) || new_ns.contains(&ns) || containers.iter().any(|(_, c, _)| *c == ns) {
+                return Err(SetupError::NamespaceExists(ns, prefix));
+            }
+            containers.push((i, ns, container::resolve(target)?));
+        }
     }
     // Record, then create.
     inst.state.namespaces.extend(new_ns.iter().cloned());
@@ -385,8 +426,53 @@ pub fn add_nodes(inst: &mut Instance, topo: &Topology, which: &[usize]) -> Resul
             return Err(ns_err(&prefix)(e));
         }
     }
+    // Containers: name the namespace, check it, record the interface, plan
+    // its veth pair.
+    for (i, ns, found) in &containers {
+        let n = &topo.nodes[*i];
+        let NodeKind::Container { target, interface } = &n.kind else { continue };
+        inst.state.attached.push(ns.clone());
+        inst.save()?;
+        if let Err(e) = netns::attach(ns, &found.path()) {
+            inst.state.attached.retain(|x| x != ns);
+            let _ = inst.save();
+            return Err(ns_err(&prefix)(e));
+        }
+        // The pid could have been reused between the lookup and the mount.
+        if !container::is_named(ns, found) {
+            return Err(ContainerError::Namespace {
+                target: target.to_string(),
+                path: found.path().display().to_string(),
+                source: io::Error::other("the namespace changed while it was being named (did it restart?)"),
+            }
+            .into());
+        }
+        container::precheck(ns, n, target, interface)?;
+        inst.state.interfaces.push((ns.clone(), interface.clone()));
+        inst.save()?;
+        let name = ifname(&n.name);
+        create_veths.push(NetlinkOp::CreateVeth {
+            name: name.clone(),
+            netns: fabric.clone(),
+            peer: interface.clone(),
+            peer_netns: ns.clone(),
+            mtu_bytes: n.mtu.unwrap_or(1500),
+        });
+        veths.push((*i, name));
+    }
     // Both ends are placed by the kernel from faultmesh's own namespace.
-    netlink::apply(None, &create_veths)?;
+    if let Err(e) = netlink::apply(None, &create_veths) {
+        // A container interface whose pair was not made is not ours: forget
+        // it, so cleanup cannot delete one of that name the container has.
+        for (i, ns, _) in &containers {
+            let NodeKind::Container { interface, .. } = &topo.nodes[*i].kind else { continue };
+            if netlink::ifindex_in(Some(&fabric), &ifname(&topo.nodes[*i].name)).is_err() {
+                inst.state.interfaces.retain(|(a, b)| !(a == ns && b == interface));
+            }
+        }
+        let _ = inst.save();
+        return Err(e.into());
+    }
     let fabric_up: Vec<NetlinkOp> =
         veths.iter().map(|(_, name)| NetlinkOp::SetLinkUp { dev: name.clone(), mac: None, mtu_bytes: None }).collect();
     netlink::apply(Some(&fabric), &fabric_up)?;
@@ -404,6 +490,14 @@ pub fn add_nodes(inst: &mut Instance, topo: &Topology, which: &[usize]) -> Resul
                     ports.push((i, Port::Tun(port)));
                 }
                 netlink::apply(Some(&ns), &host_ops(n, *device))?;
+            }
+            NodeKind::Container { target, interface } => {
+                let ns = place.netns.clone().unwrap_or_default();
+                netlink::apply(Some(&ns), &node_ops(interface, n, true))?;
+                if let Some((_, _, found)) = containers.iter().find(|(j, _, _)| *j == i) {
+                    let w = Watched::new(n.clone(), target.clone(), ns, interface.clone(), found.clone());
+                    inst.watcher.get_or_insert_with(Watcher::start).add(w);
+                }
             }
             NodeKind::Attach { interface, netns: ns } => {
                 let iface = interface.clone();
@@ -468,6 +562,30 @@ impl Instance {
                 let key = (ns.clone().unwrap_or_default(), place.interface.clone());
                 self.state.interfaces.retain(|i| *i != key);
             }
+            NodeKind::Container { .. } => {
+                if let Some(ns) = &place.netns {
+                    if let Some(w) = &self.watcher {
+                        w.remove(ns);
+                    }
+                    let key = (ns.clone(), place.interface.clone());
+                    // Only what this instance recorded: a failed plan's clash
+                    // is not ours to touch.
+                    if self.state.interfaces.contains(&key) && netns::exists(ns) {
+                        match netlink::apply(Some(ns), &[NetlinkOp::DelLink { dev: place.interface.clone() }]) {
+                            Ok(()) => {}
+                            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => {}
+                            Err(e) => errors.push(e.to_string()),
+                        }
+                    }
+                    self.state.interfaces.retain(|i| *i != key);
+                    if self.state.attached.contains(ns) && netns::exists(ns) {
+                        if let Err(e) = netns::del(ns) {
+                            errors.push(e.to_string());
+                        }
+                    }
+                    self.state.attached.retain(|n| n != ns);
+                }
+            }
             NodeKind::Attach { .. } => {}
         }
         if let Err(e) = self.save() {
@@ -531,6 +649,7 @@ pub fn cleanup(prefix: Option<&str>, force: bool) -> CleanupReport {
             if alive(state.pid) && !force {
                 report.running.push(format!("{} (pid {})", state.prefix, state.pid));
                 claimed.extend(state.namespaces.iter().cloned());
+                claimed.extend(state.attached.iter().cloned());
                 continue;
             }
             if alive(state.pid) {

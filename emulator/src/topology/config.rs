@@ -209,7 +209,7 @@ pub struct TopologyConfig {
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodeConfig {
-    /// `host`, `attach`, `tun` or `tap`.
+    /// `host`, `attach`, `tun`, `tap` or `container`.
     pub kind: Spanned<String>,
     /// Addresses with prefix length.
     #[serde(default)]
@@ -224,15 +224,27 @@ pub struct NodeConfig {
     /// `tun`, `tap`); tun/tap: the device name.
     #[serde(default)]
     pub device: Option<Spanned<String>>,
-    /// attach: the existing interface.
+    /// attach: the existing interface; container: the interface faultmesh
+    /// adds inside the container (default `eth1`).
     #[serde(default)]
     pub interface: Option<Spanned<String>>,
     /// host: the namespace to create; attach/tun/tap: the existing namespace.
     #[serde(default)]
     pub netns: Option<Spanned<String>>,
-    /// A MAC address for the node's interface (host, tap).
+    /// A MAC address for the node's interface (host, tap, container).
     #[serde(default)]
     pub mac: Option<Spanned<String>>,
+    /// container: a Docker container's name or ID (resolved through the
+    /// Docker Engine API to its network namespace).
+    #[serde(default)]
+    pub container: Option<Spanned<String>>,
+    /// container: a process whose network namespace to wire into (Podman,
+    /// containerd, plain processes).
+    #[serde(default)]
+    pub pid: Option<Spanned<u32>>,
+    /// container: the same as `pid`, written as `/proc/<pid>/ns/net`.
+    #[serde(default)]
+    pub netns_path: Option<Spanned<String>>,
     /// Labels for selecting the node.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,

@@ -49,6 +49,15 @@ pub enum NodeKind {
         /// Its namespace (None: the appliance's).
         netns: Option<String>,
     },
+    /// Another runtime's network namespace (a Docker container, a process):
+    /// the appliance adds a veth end `interface` there, configures it, and
+    /// removes exactly that again. The namespace itself is never deleted.
+    Container {
+        /// Whose namespace.
+        target: ContainerRef,
+        /// The interface added inside it.
+        interface: String,
+    },
     /// A TUN or TAP device the appliance creates for an outside program.
     Device {
         /// Tun or Tap.
@@ -58,6 +67,58 @@ pub enum NodeKind {
         /// Namespace to create it in (None: the appliance's).
         netns: Option<String>,
     },
+}
+
+/// Whose network namespace a `container` node wires into.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ContainerRef {
+    /// A Docker container, by name or ID (resolved through the Engine API
+    /// each time it is needed, so a restarted container is found again).
+    Docker(String),
+    /// A process: `/proc/<pid>/ns/net`.
+    Pid(u32),
+}
+
+impl std::fmt::Display for ContainerRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ContainerRef::Docker(n) => write!(f, "container {n}"),
+            ContainerRef::Pid(p) => write!(f, "process {p}"),
+        }
+    }
+}
+
+/// The interface a `container` node gets when the file names none.
+pub const CONTAINER_INTERFACE: &str = "eth1";
+
+/// Longest Docker container name or ID accepted.
+pub const CONTAINER_NAME_MAX: usize = 128;
+
+/// Checks a Docker container name or ID against Docker's own grammar
+/// (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`, which also covers hex IDs), at most
+/// [`CONTAINER_NAME_MAX`] bytes. What passes is inert in a URL path: no `/`,
+/// `?`, `%`, `#`, whitespace or `..` on its own.
+pub fn check_container_name(name: &str) -> Result<(), String> {
+    let first = name.chars().next().ok_or("it is empty")?;
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
+        return Err(format!("it contains {:?}", c));
+    }
+    if !first.is_ascii_alphanumeric() {
+        return Err(format!("it starts with {first:?}"));
+    }
+    if name.len() > CONTAINER_NAME_MAX {
+        return Err(format!("it has {} bytes, at most {CONTAINER_NAME_MAX} are allowed", name.len()));
+    }
+    Ok(())
+}
+
+/// The pid in a namespace path written exactly as `/proc/<digits>/ns/net`.
+pub fn pid_of_netns_path(path: &str) -> Option<u32> {
+    let digits = path.strip_prefix("/proc/")?.strip_suffix("/ns/net")?;
+    if digits.is_empty() || digits.len() > 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().filter(|&p| p > 0)
 }
 
 /// A traffic endpoint.
@@ -73,7 +134,8 @@ pub struct Node {
     pub gateways: Vec<IpAddr>,
     /// Interface MTU.
     pub mtu: Option<u32>,
-    /// The MAC the node's interface uses (host/tap nodes; learned for attach).
+    /// The MAC the node's interface uses (host/tap/container nodes; learned
+    /// for attach).
     pub mac: Option<Mac>,
     /// Labels.
     pub labels: BTreeMap<String, String>,
@@ -95,6 +157,7 @@ impl Node {
         match self.kind {
             NodeKind::Host { .. } => "host",
             NodeKind::Attach { .. } => "attach",
+            NodeKind::Container { .. } => "container",
             NodeKind::Device { device: DeviceKind::Tap, .. } => "tap",
             NodeKind::Device { .. } => "tun",
         }
@@ -317,6 +380,13 @@ impl Serialize for Topology {
                         if let Some(ns) = netns {
                             o.insert("netns".into(), ns.clone().into());
                         }
+                    }
+                    NodeKind::Container { target, interface } => {
+                        match target {
+                            ContainerRef::Docker(c) => o.insert("container".into(), c.clone().into()),
+                            ContainerRef::Pid(p) => o.insert("pid".into(), (*p).into()),
+                        };
+                        o.insert("interface".into(), interface.clone().into());
                     }
                     NodeKind::Device { name, netns, .. } => {
                         if let Some(d) = name {

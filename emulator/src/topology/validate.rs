@@ -502,12 +502,116 @@ fn build_node(
                 netns,
             };
         }
+        "container" => {
+            for (present, loc, field, hint) in [
+                (
+                    nc.netns.is_some(),
+                    nc.netns.as_ref().map(|s| &s.referenced),
+                    "netns",
+                    "a container node's namespace is the container's: name it with `container:`, `pid:` or `netns_path:`",
+                ),
+                (
+                    nc.device.is_some(),
+                    nc.device.as_ref().map(|s| &s.referenced),
+                    "device",
+                    "a container node is always joined by a veth pair; name its end inside the container with `interface:`",
+                ),
+            ] {
+                not_for(cx, present, loc, field, hint);
+            }
+            let interface = match &nc.interface {
+                Some(i) => {
+                    if check_name(cx, NameKind::Interface, i) && i.value == "lo" {
+                        cx.err(Diagnostic::spanned(i, "a container node cannot use `lo`").hint(format!(
+                            "faultmesh adds a new interface; leave `interface:` out for `{CONTAINER_INTERFACE}`"
+                        )));
+                    }
+                    i.value.clone()
+                }
+                None => CONTAINER_INTERFACE.to_string(),
+            };
+            let given = usize::from(nc.container.is_some())
+                + usize::from(nc.pid.is_some())
+                + usize::from(nc.netns_path.is_some());
+            let target = if given != 1 {
+                let loc = match (&nc.pid, &nc.netns_path) {
+                    (Some(p), _) if given > 1 => p.referenced,
+                    (_, Some(p)) if given > 1 => p.referenced,
+                    _ => key.referenced,
+                };
+                cx.err(
+                    Diagnostic::at(
+                        &loc,
+                        if given == 0 {
+                            format!("container node `{name}` does not say whose namespace to use")
+                        } else {
+                            format!("container node `{name}` names more than one of `container`, `pid`, `netns_path`")
+                        },
+                    )
+                    .hint("give exactly one: `container: NAME|ID` (Docker), `pid: N` or `netns_path: /proc/N/ns/net`"),
+                );
+                None
+            } else if let Some(c) = &nc.container {
+                match check_container_name(&c.value) {
+                    Ok(()) => Some(ContainerRef::Docker(c.value.clone())),
+                    Err(reason) => {
+                        cx.err(
+                            Diagnostic::spanned(c, format!("invalid container name {}: {reason}", names::Shown(&c.value)))
+                                .hint("a Docker container name or ID: letters, digits, `_`, `.` or `-`, starting with a letter or digit"),
+                        );
+                        None
+                    }
+                }
+            } else if let Some(p) = &nc.pid {
+                if p.value == 0 {
+                    cx.err(
+                        Diagnostic::spanned(p, "pid 0 is not a process")
+                            .hint("give the pid of a process inside the container"),
+                    );
+                    None
+                } else {
+                    Some(ContainerRef::Pid(p.value))
+                }
+            } else {
+                let p = nc.netns_path.as_ref().map(|p| (p, pid_of_netns_path(&p.value)));
+                match p {
+                    Some((_, Some(pid))) => Some(ContainerRef::Pid(pid)),
+                    Some((p, None)) => {
+                        cx.err(
+                            Diagnostic::spanned(p, format!("netns_path {} is not `/proc/<pid>/ns/net`", names::Shown(&p.value)))
+                                .hint("write it exactly as /proc/<pid>/ns/net, e.g. /proc/4242/ns/net (for a named namespace use `kind: attach` with `netns:`)"),
+                        );
+                        None
+                    }
+                    None => None,
+                }
+            };
+            if nc.addresses.as_ref().is_none_or(|a| a.value.is_empty()) {
+                cx.err(
+                    Diagnostic::spanned(key, format!("container node `{name}` has no addresses")).hint(
+                        "add e.g. `addresses: [10.0.1.2/24]`: faultmesh configures them on the interface it adds",
+                    ),
+                );
+            }
+            if let Some(target) = target {
+                node.kind = NodeKind::Container { target, interface };
+            }
+        }
         other => {
             cx.err(
                 Diagnostic::spanned(&nc.kind, format!("unknown node kind `{other}`")).hint(
-                    "use `host` (a namespace faultmesh creates), `attach` (an existing interface), `tun` or `tap`",
+                    "use `host` (a namespace faultmesh creates), `attach` (an existing interface), `tun`, `tap` or `container` (a Docker container or a process's namespace)",
                 ),
             );
+        }
+    }
+    if kind != "container" {
+        for (present, loc, field) in [
+            (nc.container.is_some(), nc.container.as_ref().map(|s| &s.referenced), "container"),
+            (nc.pid.is_some(), nc.pid.as_ref().map(|s| &s.referenced), "pid"),
+            (nc.netns_path.is_some(), nc.netns_path.as_ref().map(|s| &s.referenced), "netns_path"),
+        ] {
+            not_for(cx, present, loc, field, "only a `kind: container` node wires into another runtime's namespace");
         }
     }
     for a in nc.addresses.iter().flat_map(|a| a.value.iter()) {
