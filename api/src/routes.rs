@@ -115,6 +115,14 @@ impl utoipa::Modify for Contract {
                 add("503", "the data plane is not running (nothing was changed)");
                 add("504", "the data plane did not take the change in time (nothing was changed)");
             }
+            // A change the data plane took but failed to apply answers a JSON
+            // 500 that names the step; nothing was changed.
+            for op in [&mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten() {
+                op.responses
+                    .responses
+                    .entry("500".to_string())
+                    .or_insert_with(|| error("the appliance failed to apply it (nothing was changed)").into());
+            }
         }
     }
 }
