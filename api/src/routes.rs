@@ -1093,9 +1093,16 @@ struct StallQuery {
 /// Holds the data plane for `ms` (at most 10 s): a debugging route, served
 /// only with `FAULTMESH_DEBUG_COMMANDS=1`, to see what a slow command does
 /// to the rest of the API (reads must not notice).
-async fn debug_stall(State(s): State<S>, Query(q): Query<StallQuery>) -> ApiResult<Json<serde_json::Value>> {
+async fn debug_stall(
+    State(s): State<S>,
+    actor: Actor,
+    Query(q): Query<StallQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
     let ctl: Arc<Controller> = Arc::clone(&s.ctl);
     let ms = q.ms;
+    // Recorded as it starts: the event stream delivers it while the data
+    // plane is held.
+    s.events.record(&actor.0, "debug.stall", serde_json::json!({"ms": ms}));
     detached(async move { ctl.call(faultmesh_emulator::io::command::EngineCommand::Stall { ms }).await }).await?;
     Ok(Json(serde_json::json!({"stalled_ms": ms})))
 }

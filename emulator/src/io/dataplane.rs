@@ -655,6 +655,77 @@ impl Loop {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fault::{EffectKind, FaultEffect};
+    use crate::io::command::FaultPlan;
+
+    fn pair() -> DataPlane {
+        let t = crate::topology::parse_str(
+            "name: p\nnodes:\n  a: {kind: host, addresses: [10.0.0.1/24]}\n  b: {kind: host, addresses: [10.0.0.2/24]}\nsegments:\n  lan: {kind: switch}\nlinks:\n  la: {a: a, b: lan}\n  lb: {a: b, b: lan}\n",
+            "p",
+            None,
+        )
+        .unwrap();
+        DataPlane::start(Engine::new(&t, now()), Vec::new(), Options::default()).unwrap()
+    }
+
+    fn down_on_la() -> FaultPlan {
+        let mut plan = FaultPlan::none(2);
+        let e = FaultEffect { id: 1, kind: EffectKind::Down, probability: 1.0, start: Instant::ZERO, end: None };
+        plan.links[0] = [vec![e.clone()], vec![e]];
+        plan
+    }
+
+    fn faults_on_la(s: &DataPlaneSnapshot) -> Vec<u64> {
+        s.engine.links[0].a_to_b.faults.clone()
+    }
+
+    #[test]
+    fn a_command_not_taken_in_time_is_withdrawn_and_never_runs() {
+        let dp = pair();
+        let h = dp.handle();
+        let stall = h.submit(EngineCommand::Stall { ms: 300 }).unwrap();
+        while !stall.taken() {
+            std::thread::yield_now();
+        }
+        let t = Duration::from_millis(50);
+        let r = h.call_blocking(EngineCommand::InstallFaults(down_on_la()), t);
+        assert_eq!(r.err(), Some(CommandError::Timeout(t)));
+        assert!(matches!(stall.wait(Duration::from_secs(5)), Ok(EngineReply::Done)));
+        // The loop is past the withdrawn command: it was dropped, not run late.
+        assert_eq!(faults_on_la(&h.snapshot().unwrap()), Vec::<u64>::new());
+        // The same command, taken in time, runs; the counters published
+        // before the answer already show it.
+        assert!(matches!(
+            h.call_blocking(EngineCommand::InstallFaults(down_on_la()), Duration::from_secs(5)),
+            Ok(EngineReply::Done)
+        ));
+        assert_eq!(faults_on_la(&h.counters()), vec![1]);
+        // A plan for another topology is refused and changes nothing.
+        let r = h.call_blocking(EngineCommand::InstallFaults(FaultPlan::none(3)), Duration::from_secs(5));
+        assert!(matches!(r, Err(CommandError::Rejected(_))), "{r:?}");
+        assert_eq!(faults_on_la(&h.snapshot().unwrap()), vec![1]);
+        drop(dp);
+        assert_eq!(h.call_blocking(EngineCommand::Snapshot, t).err(), Some(CommandError::Stopped));
+    }
+
+    #[test]
+    fn an_async_caller_that_gives_up_withdraws_its_command() {
+        let dp = pair();
+        let h = dp.handle();
+        let stall = h.submit(EngineCommand::Stall { ms: 300 }).unwrap();
+        while !stall.taken() {
+            std::thread::yield_now();
+        }
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let t = Duration::from_millis(50);
+        let r = rt.block_on(h.call(EngineCommand::InstallFaults(down_on_la()), t));
+        assert_eq!(r.err(), Some(CommandError::Timeout(t)));
+        stall.wait(Duration::from_secs(5)).unwrap();
+        assert_eq!(faults_on_la(&h.snapshot().unwrap()), Vec::<u64>::new());
+        let r = rt.block_on(h.call(EngineCommand::InstallFaults(down_on_la()), Duration::from_secs(5)));
+        assert!(matches!(r, Ok(EngineReply::Done)));
+        assert_eq!(faults_on_la(&h.counters()), vec![1]);
+    }
 
     #[test]
     fn arrival_goes_back_by_the_kernel_lag_and_no_further() {
