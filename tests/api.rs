@@ -351,6 +351,7 @@ fn bad_requests_change_nothing_and_forwarding_continues() {
         // Empty is not "remove everything".
         ("PUT", "/api/v1/topology", String::new(), 422, Some("body")),
         ("PUT", "/api/v1/topology", " \n\t\n# nothing\n".to_string(), 422, Some("body")),
+        ("PUT", "/api/v1/topology", "{}".to_string(), 422, Some("body")),
     ] {
         let (st, v) = http(&lab, method, path, Some(("application/json", body.as_bytes())));
         assert_eq!(st, status, "{method} {path}: {v}");

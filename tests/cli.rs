@@ -138,7 +138,13 @@ fn openapi_prints_the_contract_offline() {
 fn an_empty_topology_file_is_refused() {
     let dir = std::env::temp_dir().join(format!("fm-empty-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    for (name, text) in [("empty.yaml", ""), ("blank.yaml", "  \n\n\t\n"), ("comments.yaml", "# nothing yet\n---\n")] {
+    for (name, text) in [
+        ("empty.yaml", ""),
+        ("blank.yaml", "  \n\n\t\n"),
+        ("comments.yaml", "# nothing yet\n---\n"),
+        ("braces.yaml", "{}\n"),
+        ("name-only.yaml", "name: x\nnodes: {}\n"),
+    ] {
         let f = dir.join(name);
         std::fs::write(&f, text).unwrap();
         let out = Command::new(BIN).arg("validate").arg(&f).output().unwrap();

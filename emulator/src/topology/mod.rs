@@ -67,10 +67,7 @@ pub fn parse_str_with(source: &str, default_name: &str, scripts: &ScriptDirs) ->
     // that tears every node down. Nobody means that by an empty file or body
     // (a truncated upload, a wrong path, `echo > file`): refuse it.
     if is_empty_document(source) {
-        return Err(Diagnostics(vec![
-            Diagnostic::global("the topology is empty: no nodes, segments or links")
-                .hint("a topology needs at least `nodes:` and `links:`; to stop the appliance, stop `faultmesh run`"),
-        ]));
+        return Err(empty_topology());
     }
     let options = serde_saphyr::options! {
         budget: serde_saphyr::budget! {
@@ -82,7 +79,18 @@ pub fn parse_str_with(source: &str, default_name: &str, scripts: &ScriptDirs) ->
         Ok(c) => c,
         Err(e) => return Err(Diagnostics(vec![yaml_error(&e)])),
     };
+    // `{}`, `nodes: {}` or a lone `name:` say the same as an empty file.
+    if cfg.nodes.0.is_empty() && cfg.segments.0.is_empty() && cfg.links.0.is_empty() {
+        return Err(empty_topology());
+    }
     validate::validate(cfg, default_name, scripts)
+}
+
+fn empty_topology() -> Diagnostics {
+    Diagnostics(vec![
+        Diagnostic::global("the topology is empty: no nodes, segments or links")
+            .hint("a topology needs at least `nodes:` and `links:`; to stop the appliance, stop `faultmesh run`"),
+    ])
 }
 
 /// True when `source` holds no YAML content: only whitespace, comments and
