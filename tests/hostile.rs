@@ -279,6 +279,20 @@ fn the_api_refuses_every_hostile_topology_and_leaves_nothing() {
     let (status, body) = http(&lab, "PUT", "/api/v1/topology", Some(("application/yaml", attach.as_bytes())));
     assert!((400..500).contains(&status), "attach lo: {status} {body}");
     assert!(body.to_string().contains("--allow-attach"), "{body}");
+    // Nor a TUN/TAP device in the host's namespace (it would carry
+    // addresses and routes there), nor a process's namespace.
+    for (what, node) in [
+        ("tap in the host namespace", "  t1: {kind: tap, addresses: [10.0.0.9/24]}\n"),
+        ("named tap", "  t1: {kind: tap, device: fmtap0, addresses: [10.0.0.9/24]}\n"),
+        ("process namespace", "  t1: {kind: container, pid: 1, addresses: [10.0.0.9/24]}\n"),
+    ] {
+        let mut y = topology("name", "t");
+        y = y.replace("  b: {kind: host", &format!("{node}  b: {{kind: host"));
+        y += "  lt: {a: t1, b: s}\n";
+        let (status, body) = http(&lab, "PUT", "/api/v1/topology", Some(("application/yaml", y.as_bytes())));
+        assert!((400..500).contains(&status), "{what}: {status} {body}");
+        assert!(body.to_string().contains("allow"), "{what}: {body}");
+    }
     let (status, topo) = http(&lab, "GET", "/api/v1/topology", None);
     assert_eq!(status, 200);
     assert_eq!(topo["name"], "t", "the running topology changed: {topo}");

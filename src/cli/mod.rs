@@ -5,8 +5,12 @@ mod cleanup;
 mod client;
 mod control;
 mod demo;
+mod extras;
+mod import;
+pub mod notify;
 mod run;
 mod scripts;
+pub mod stdout;
 mod summary;
 mod validate;
 
@@ -15,9 +19,46 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// Exit status: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: bad input (a topology that does not validate, a file that
+/// cannot be read, any other failure).
+pub const EXIT_INPUT: u8 = 1;
+/// Exit status: bad usage, or refused (missing privileges, an unsafe option).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit status: no appliance answered at `--api`.
+pub const EXIT_UNREACHABLE: u8 = 3;
+/// Exit status: the appliance answered with an error (401, 4xx, 5xx).
+pub const EXIT_API_ERROR: u8 = 4;
+
+/// The exit codes, as `--help` and the man page show them.
+const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  success
+  1  bad input: a topology that does not validate, an unreadable file, any other failure
+  2  usage error, or refused (missing privileges, an unsafe or invalid option)
+  3  the appliance is unreachable (nothing listening at --api / FAULTMESH_API)
+  4  the appliance answered with an error (401 without a valid token, 4xx, 5xx)
+
+Environment: FAULTMESH_API, FAULTMESH_TOKEN for the commands that talk to an appliance;
+every `run` option has a FAULTMESH_* variable (see `faultmesh run --help`).";
+
+/// The exit status for an error a command returned.
+pub fn exit_code_for(e: &anyhow::Error) -> u8 {
+    for cause in e.chain() {
+        if cause.is::<client::Unreachable>() {
+            return EXIT_UNREACHABLE;
+        }
+        if cause.is::<client::ApiError>() {
+            return EXIT_API_ERROR;
+        }
+    }
+    EXIT_INPUT
+}
+
 /// A programmable user-space network emulator.
 #[derive(Parser, Debug)]
-#[command(name = "faultmesh", version, about, long_about = None)]
+#[command(name = "faultmesh", version, about, long_about = None, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -45,8 +86,12 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Print the validated topology as JSON.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "format")]
         json: bool,
+        /// `text` (default), or `json`: one JSON document on stdout with every
+        /// file's result and each diagnostic's file, line, column, message and hint.
+        #[arg(long, value_enum, default_value = "text")]
+        format: validate::Format,
         /// Also allow script files from this directory (besides the topology file's own).
         #[arg(long = "scripts-dir", value_name = "DIR")]
         scripts_dir: Vec<PathBuf>,
@@ -54,28 +99,35 @@ enum Command {
     /// Build a topology's namespaces and devices and forward its traffic until stopped.
     Run {
         /// Topology file.
+        #[arg(env = "FAULTMESH_TOPOLOGY")]
         file: PathBuf,
         /// Prefix of every namespace and state file (default `fm-<topology name>-`).
-        #[arg(long)]
+        #[arg(long, env = "FAULTMESH_PREFIX")]
         prefix: Option<String>,
         /// On exit, write every counter as JSON to this file.
-        #[arg(long)]
+        #[arg(long, env = "FAULTMESH_STATS_JSON")]
         stats_json: Option<PathBuf>,
         /// Serve the HTTP API on this address (port 0: any free port).
-        #[arg(long, default_value = "127.0.0.1:7878")]
+        #[arg(long, default_value = "127.0.0.1:7878", env = "FAULTMESH_LISTEN")]
         api: std::net::SocketAddr,
         /// Do not serve the HTTP API.
-        #[arg(long)]
+        #[arg(long, env = "FAULTMESH_NO_API")]
         no_api: bool,
         /// Also allow script files from this directory (besides the topology
         /// file's own), for the file and for topologies sent through the API.
         #[arg(long = "scripts-dir", value_name = "DIR", env = "FAULTMESH_SCRIPTS_DIR", value_delimiter = ':')]
         scripts_dir: Vec<PathBuf>,
-        /// Existing interfaces that topologies changed through the API may
-        /// attach (`*` wildcards; default: none). Also needed to attach the
-        /// interface that carries the default route.
+        /// Interfaces (`[NAMESPACE/]INTERFACE`, `*` wildcards) that
+        /// topologies changed through the API may attach or create TUN/TAP
+        /// devices as (default: none). The interface that carries the default
+        /// route needs a pattern naming it exactly, from a file too.
         #[arg(long = "allow-attach", value_name = "PATTERN", env = "FAULTMESH_ALLOW_ATTACH", value_delimiter = ',')]
         allow_attach: Vec<String>,
+        /// Docker containers (name patterns, `*` wildcards) that topologies
+        /// changed through the API may wire into (default: none; a process's
+        /// namespace, `pid:`, only from the file given at start).
+        #[arg(long = "allow-container", value_name = "NAME", env = "FAULTMESH_ALLOW_CONTAINER", value_delimiter = ',')]
+        allow_container: Vec<String>,
         /// Bearer token the API requires (default: a random one, written
         /// root-only to /run/faultmesh/api-<port>.token; required off loopback).
         /// Prefer FAULTMESH_TOKEN: a command line is visible to every local user.
@@ -83,7 +135,7 @@ enum Command {
         token: Option<String>,
         /// Serve the API without authentication: any local user or process can
         /// change the appliance. Only for throwaway rigs; refused off loopback.
-        #[arg(long, conflicts_with = "token")]
+        #[arg(long, conflicts_with = "token", env = "FAULTMESH_INSECURE_NO_AUTH")]
         insecure_no_auth: bool,
         #[command(flatten)]
         tuning: Tuning,
@@ -140,6 +192,25 @@ enum Command {
     Demo,
     /// Print the API's OpenAPI document (no appliance needed).
     Openapi,
+    /// Print the JSON Schema of topology files (for editors: yaml-language-server).
+    Schema,
+    /// Print a shell completion script: `faultmesh completions bash > /etc/bash_completion.d/faultmesh`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout, or write one page per command into DIR.
+    Man {
+        /// Write faultmesh.1 and faultmesh-COMMAND.1 pages into this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Turn another tool's lab into a faultmesh topology (YAML on stdout).
+    Import {
+        #[command(subcommand)]
+        from: ImportCmd,
+    },
     /// Remove namespaces and devices left behind by killed instances.
     Cleanup {
         /// Only instances (and stray namespaces) whose names start with this.
@@ -167,6 +238,13 @@ impl Conn {
     fn client(&self) -> client::Client {
         client::Client::with_token_lookup(&self.api, self.token.clone())
     }
+}
+
+#[derive(Subcommand, Debug)]
+enum ImportCmd {
+    /// A containerlab topology (`LAB.clab.yml`): its nodes become `kind: container`
+    /// nodes attached to the lab's containers, each link a switch between two faultmesh links.
+    Containerlab(import::ClabArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -221,15 +299,15 @@ enum FaultCmd {
 struct Tuning {
     /// Keep polling this many microseconds after the last packet before
     /// sleeping (lower: less CPU under light traffic, more latency jitter).
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, env = "FAULTMESH_BUSY_POLL_US")]
     busy_poll_us: u64,
     /// Poll instead of sleeping when the next release is this many
     /// microseconds away or less (precise timing costs a busy core while
     /// packets are in flight; an idle appliance always sleeps).
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 20_000, env = "FAULTMESH_SPIN_US")]
     spin_us: u64,
     /// SCHED_FIFO priority of the data-plane thread (0: normal scheduling).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, env = "FAULTMESH_REALTIME")]
     realtime: i32,
 }
 
@@ -243,10 +321,25 @@ impl Tuning {
     }
 }
 
+impl Cli {
+    /// True for commands that own namespaces and devices while they run
+    /// (`run`, `demo`, `bench`): they must clean up, so a closed stdout must
+    /// not kill them (see [`stdout::shield`]). Every other command may simply
+    /// end, as `cat` does, when its reader goes away.
+    pub fn owns_resources(&self) -> bool {
+        matches!(self.command, Command::Run { .. } | Command::Demo | Command::Bench(_))
+    }
+
+    /// True for `faultmesh run`.
+    pub fn is_run(&self) -> bool {
+        matches!(self.command, Command::Run { .. })
+    }
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Validate { files, json, scripts_dir } => validate::run(&files, json, &scripts_dir),
+        Command::Validate { files, json, format, scripts_dir } => validate::run(&files, json, format, &scripts_dir),
         Command::Run {
             file,
             prefix,
@@ -257,6 +350,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             insecure_no_auth,
             scripts_dir,
             allow_attach,
+            allow_container,
             tuning,
         } => run::run(
             &file,
@@ -264,7 +358,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tuning.options(),
             stats_json.as_deref(),
             run::ApiOptions { listen: (!no_api).then_some(api), token, insecure_no_auth },
-            run::Trust { scripts_dir, allow_attach },
+            run::Trust { scripts_dir, allow_attach, allow_container },
         ),
         Command::Link { cmd, conn } => match cmd {
             LinkCmd::Show { name, json } => control::link_show(&conn.client(), name.as_deref(), json),
@@ -286,6 +380,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(faultmesh_api::openapi())?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Schema => extras::schema(),
+        Command::Completions { shell } => extras::completions(shell),
+        Command::Man { dir } => extras::man(dir.as_deref()),
+        Command::Import { from: ImportCmd::Containerlab(a) } => import::containerlab(&a),
         Command::Cleanup { prefix, force } => cleanup::run(prefix.as_deref(), force),
     }
 }

@@ -58,6 +58,8 @@ pub(crate) struct Trust {
     pub scripts_dir: Vec<std::path::PathBuf>,
     /// `--allow-attach` patterns.
     pub allow_attach: Vec<String>,
+    /// `--allow-container` patterns.
+    pub allow_container: Vec<String>,
 }
 
 /// Where and how to serve the API.
@@ -198,7 +200,7 @@ pub(crate) fn run(
     api: ApiOptions,
     trust: Trust,
 ) -> anyhow::Result<ExitCode> {
-    let attach = match AttachPolicy::new(&trust.allow_attach) {
+    let attach = match AttachPolicy::with_containers(&trust.allow_attach, &trust.allow_container) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("faultmesh run: {e}");

@@ -119,7 +119,10 @@ impl Appliance {
                     {
                         return Err(ApplianceError::NodeRebuild(n.name.clone()));
                     }
-                    if o.addresses != n.addresses || o.gateways != n.gateways || o.mtu != n.mtu {
+                    // An attached interface is the operator's: its addresses
+                    // describe what lies behind it and are never applied.
+                    let owned = !matches!(n.kind, crate::topology::NodeKind::Attach { .. });
+                    if owned && (o.addresses != n.addresses || o.gateways != n.gateways || o.mtu != n.mtu) {
                         reconf.push((j, i));
                     }
                 }

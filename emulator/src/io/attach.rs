@@ -7,30 +7,41 @@
 //! may only attach interfaces matching an `--allow-attach PATTERN`. And
 //! whichever way a topology arrives, the interface that carries its
 //! namespace's default route is never taken unless a pattern names it —
-//! taking it would cut the appliance (and whoever manages it) off the network.
+//! taking it would cut the appliance (and whoever manages it) off the network;
+//! a pattern must name it exactly (a `*` never takes it by accident). The
+//! same holds for the other ways a live change could reach outside
+//! faultmesh's own namespaces: a TUN/TAP `device` node (created in the
+//! appliance's namespace or a named one, with addresses and routes) needs a
+//! pattern for its name, and a `container` node an `--allow-container`
+//! pattern for the container (a process's namespace, `pid:`, only from the
+//! file given at start).
 
 use std::io;
 
 use crate::names::{self, NameKind};
 use crate::topology::{NodeKind, Topology};
 
-/// The operator's allow-list of interfaces, as `--allow-attach` patterns
-/// (`*` matches any run of characters: `veth-app*`, `*`).
+/// The operator's allow-lists: `--allow-attach [NS/]IFACE` patterns for
+/// interfaces a live change may attach or create a device as (`*` matches
+/// any run of characters: `veth-app*`, `lab/*`; no `NS/`: the appliance's
+/// own namespace), and `--allow-container NAME` patterns for Docker
+/// containers a live change may wire into.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AttachPolicy {
-    patterns: Vec<String>,
+    interfaces: Vec<(Option<String>, String)>,
+    containers: Vec<String>,
 }
 
 /// Why a topology may not attach an interface.
 #[derive(Debug, thiserror::Error)]
 pub enum AttachError {
-    /// A pattern is not made of interface-name characters and `*`.
-    #[error("--allow-attach pattern {0}: use interface-name characters and `*`")]
+    /// A pattern is not made of name characters and `*`.
+    #[error("pattern {0}: use `[NAMESPACE/]INTERFACE` (or a container name) made of name characters and `*`")]
     BadPattern(String),
-    /// A new attach node through the API with no pattern allowing it.
+    /// A new attach or device node through the API with no pattern allowing it.
     #[error(
-        "node `{node}` would attach interface `{interface}`{}, which the operator has not allowed (start faultmesh with --allow-attach {interface})",
-        ns_text(.netns)
+        "node `{node}` would take interface `{interface}`{}, which the operator has not allowed (start faultmesh with --allow-attach {}{interface})",
+        ns_text(.netns), .netns.as_ref().map(|n| format!("{n}/")).unwrap_or_default()
     )]
     NotAllowed {
         /// The node.
@@ -42,8 +53,8 @@ pub enum AttachError {
     },
     /// The interface carries the default route.
     #[error(
-        "node `{node}` would attach `{interface}`{}, which carries the default route there: taking it would cut this machine off (allow it explicitly with --allow-attach {interface})",
-        ns_text(.netns)
+        "node `{node}` would attach `{interface}`{}, which carries the default route there: taking it would cut this machine off (allow it by its exact name: --allow-attach {}{interface})",
+        ns_text(.netns), .netns.as_ref().map(|n| format!("{n}/")).unwrap_or_default()
     )]
     DefaultRoute {
         /// The node.
@@ -52,6 +63,22 @@ pub enum AttachError {
         interface: String,
         /// Its namespace.
         netns: Option<String>,
+    },
+    /// A container node through the API the operator has not allowed.
+    #[error("node `{node}` would wire into {target}, which the operator has not allowed{}", container_hint(.target))]
+    ContainerNotAllowed {
+        /// The node.
+        node: String,
+        /// What it names.
+        target: String,
+    },
+    /// A device node through the API without a name a pattern could allow.
+    #[error(
+        "node `{node}` would create a device outside faultmesh's namespaces; name it with `device:` and allow that name with --allow-attach"
+    )]
+    UnnamedDevice {
+        /// The node.
+        node: String,
     },
     /// The routing table could not be read.
     #[error("reading the routes of {}: {source}", .netns.as_deref().unwrap_or("this namespace"))]
@@ -67,6 +94,13 @@ fn ns_text(ns: &Option<String>) -> String {
     ns.as_ref().map(|n| format!(" in namespace `{n}`")).unwrap_or_default()
 }
 
+fn container_hint(target: &str) -> String {
+    match target.strip_prefix("container ") {
+        Some(name) => format!(" (start faultmesh with --allow-container {name})"),
+        None => " (a process's namespace can only be named in the topology file given at start)".to_string(),
+    }
+}
+
 /// Where a topology came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
@@ -76,60 +110,135 @@ pub enum Origin {
     Live,
 }
 
+fn pattern_ok(p: &str, max: usize) -> bool {
+    let body: String = p.chars().filter(|&c| c != '*').collect();
+    // Like a name (a letter, digit or `*` first: never `.`, `..` or `-x`).
+    p.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '*')
+        && p.len() <= max
+        && (body.is_empty() || body.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+}
+
 impl AttachPolicy {
-    /// A policy from `--allow-attach` patterns.
+    /// A policy from `--allow-attach` patterns (no containers).
     pub fn new(patterns: &[String]) -> Result<AttachPolicy, AttachError> {
+        AttachPolicy::with_containers(patterns, &[])
+    }
+
+    /// A policy from `--allow-attach` and `--allow-container` patterns.
+    pub fn with_containers(patterns: &[String], containers: &[String]) -> Result<AttachPolicy, AttachError> {
+        let mut interfaces = Vec::new();
         for p in patterns {
-            let body: String = p.chars().filter(|&c| c != '*').collect();
-            let ok = p.len() <= names::IFNAME_MAX
-                && (body.is_empty() || body.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')));
-            if !ok || p.is_empty() {
+            let (ns, iface) = match p.split_once('/') {
+                Some((ns, i)) => (Some(ns), i),
+                None => (None, p.as_str()),
+            };
+            if !pattern_ok(iface, names::IFNAME_MAX) || ns.is_some_and(|n| !pattern_ok(n, names::NETNS_MAX)) {
                 return Err(AttachError::BadPattern(names::Shown(p).to_string()));
             }
+            interfaces.push((ns.map(str::to_string), iface.to_string()));
         }
-        Ok(AttachPolicy { patterns: patterns.to_vec() })
+        for c in containers {
+            if !pattern_ok(c, crate::topology::CONTAINER_NAME_MAX) {
+                return Err(AttachError::BadPattern(names::Shown(c).to_string()));
+            }
+        }
+        Ok(AttachPolicy { interfaces, containers: containers.to_vec() })
     }
 
-    /// True when a pattern matches `interface`.
-    pub fn allows(&self, interface: &str) -> bool {
-        self.patterns.iter().any(|p| glob(p.as_bytes(), interface.as_bytes()))
+    /// True when a pattern matches `interface` in namespace `netns`.
+    pub fn allows(&self, netns: Option<&str>, interface: &str) -> bool {
+        self.interfaces.iter().any(|(ns, p)| {
+            let ns_ok = match (ns, netns) {
+                (None, None) => true,
+                (Some(pn), Some(n)) => glob(pn.as_bytes(), n.as_bytes()),
+                _ => false,
+            };
+            ns_ok && glob(p.as_bytes(), interface.as_bytes())
+        })
     }
 
-    /// Checks the attach nodes of `topo` that are not already attached in
-    /// `running` (the whole topology at start).
+    /// True when a pattern names exactly `interface` in `netns`, without
+    /// wildcards: how the interface carrying the default route is allowed
+    /// (`*` must not take it by accident).
+    pub fn names_exactly(&self, netns: Option<&str>, interface: &str) -> bool {
+        self.interfaces.iter().any(|(ns, p)| ns.as_deref() == netns && p == interface)
+    }
+
+    /// Checks the nodes of `topo` that take something outside faultmesh's
+    /// own namespaces — attach, device and container nodes — and are not
+    /// already in `running` (the whole topology at start).
     pub fn check(&self, topo: &Topology, running: Option<&Topology>, origin: Origin) -> Result<(), AttachError> {
         for n in &topo.nodes {
-            let NodeKind::Attach { interface, netns } = &n.kind else { continue };
             let kept = running.is_some_and(|r| r.nodes.iter().any(|o| o.kind == n.kind));
             if kept {
                 continue;
             }
-            // The grammar was checked at validation; check again where the
-            // name is about to reach the kernel.
-            names::check(NameKind::Interface, interface).map_err(|_| AttachError::NotAllowed {
-                node: n.name.clone(),
-                interface: interface.clone(),
+            match &n.kind {
+                NodeKind::Attach { interface, netns } => self.check_attach(&n.name, interface, netns, origin)?,
+                NodeKind::Device { name, netns, .. } if origin == Origin::Live => {
+                    // A device lands in the appliance's own namespace or a
+                    // named one, with addresses and routes: from the API
+                    // only where the operator allowed that name.
+                    let Some(name) = name else {
+                        return Err(AttachError::UnnamedDevice { node: n.name.clone() });
+                    };
+                    if !self.allows(netns.as_deref(), name) {
+                        return Err(AttachError::NotAllowed {
+                            node: n.name.clone(),
+                            interface: name.clone(),
+                            netns: netns.clone(),
+                        });
+                    }
+                }
+                NodeKind::Container { target, .. } if origin == Origin::Live => {
+                    let allowed = match target {
+                        crate::topology::ContainerRef::Docker(c) => {
+                            self.containers.iter().any(|p| glob(p.as_bytes(), c.as_bytes()))
+                        }
+                        crate::topology::ContainerRef::Pid(_) => false,
+                    };
+                    if !allowed {
+                        return Err(AttachError::ContainerNotAllowed {
+                            node: n.name.clone(),
+                            target: target.to_string(),
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn check_attach(
+        &self,
+        node: &str,
+        interface: &str,
+        netns: &Option<String>,
+        origin: Origin,
+    ) -> Result<(), AttachError> {
+        let refuse = || AttachError::NotAllowed {
+            node: node.to_string(),
+            interface: interface.to_string(),
+            netns: netns.clone(),
+        };
+        // The grammar was checked at validation; check again where the name
+        // is about to reach the kernel.
+        names::check(NameKind::Interface, interface).map_err(|_| refuse())?;
+        if origin == Origin::Live && !self.allows(netns.as_deref(), interface) {
+            return Err(refuse());
+        }
+        if self.names_exactly(netns.as_deref(), interface) {
+            return Ok(());
+        }
+        let defaults = default_route_interfaces(netns.as_deref())
+            .map_err(|source| AttachError::Routes { netns: netns.clone(), source })?;
+        if defaults.iter().any(|d| d == interface) {
+            return Err(AttachError::DefaultRoute {
+                node: node.to_string(),
+                interface: interface.to_string(),
                 netns: netns.clone(),
-            })?;
-            if self.allows(interface) {
-                continue;
-            }
-            if origin == Origin::Live {
-                return Err(AttachError::NotAllowed {
-                    node: n.name.clone(),
-                    interface: interface.clone(),
-                    netns: netns.clone(),
-                });
-            }
-            let defaults = default_route_interfaces(netns.as_deref())
-                .map_err(|source| AttachError::Routes { netns: netns.clone(), source })?;
-            if defaults.iter().any(|d| d == interface) {
-                return Err(AttachError::DefaultRoute {
-                    node: n.name.clone(),
-                    interface: interface.clone(),
-                    netns: netns.clone(),
-                });
-            }
+            });
         }
         Ok(())
     }
@@ -187,14 +296,20 @@ mod tests {
 
     #[test]
     fn patterns() {
-        let p = AttachPolicy::new(&["veth-app*".into(), "eth1".into()]).unwrap();
-        assert!(p.allows("veth-app1") && p.allows("veth-app") && p.allows("eth1"));
-        assert!(!p.allows("eth0") && !p.allows("xveth-app1"));
-        assert!(AttachPolicy::new(&["*".into()]).unwrap().allows("anything"));
-        assert!(!AttachPolicy::default().allows("eth0"));
-        for bad in ["", "a b", "../x", "eth0\nx", "-x/y"] {
+        let p = AttachPolicy::new(&["veth-app*".into(), "eth1".into(), "lab/*".into()]).unwrap();
+        assert!(p.allows(None, "veth-app1") && p.allows(None, "veth-app") && p.allows(None, "eth1"));
+        assert!(!p.allows(None, "eth0") && !p.allows(None, "xveth-app1"));
+        // A pattern without a namespace is for the appliance's own only.
+        assert!(!p.allows(Some("fm-x-a"), "eth1"));
+        assert!(p.allows(Some("lab"), "anything") && !p.allows(None, "anything"));
+        assert!(p.names_exactly(None, "eth1") && !p.names_exactly(None, "veth-app1"));
+        assert!(AttachPolicy::new(&["*".into()]).unwrap().allows(None, "anything"));
+        assert!(!AttachPolicy::default().allows(None, "eth0"));
+        for bad in ["", "a b", "../x", "eth0\nx", "-x/y", "a/b/c", "/eth0", "ns/"] {
             assert!(AttachPolicy::new(&[bad.into()]).is_err(), "{bad:?}");
         }
+        assert!(AttachPolicy::with_containers(&[], &["db-*".into()]).is_ok());
+        assert!(AttachPolicy::with_containers(&[], &["a/b".into()]).is_err());
     }
 
     #[test]
@@ -223,6 +338,9 @@ mod tests {
         let e = AttachPolicy::default().check(&t, None, Origin::CommandLine).unwrap_err();
         assert!(matches!(e, AttachError::DefaultRoute { .. }), "{e}");
         assert!(AttachPolicy::new(std::slice::from_ref(dev)).unwrap().check(&t, None, Origin::CommandLine).is_ok());
+        // A wildcard that happens to match does not take the default route.
+        let e = AttachPolicy::new(&["*".into()]).unwrap().check(&t, None, Origin::Live).unwrap_err();
+        assert!(matches!(e, AttachError::DefaultRoute { .. }), "{e}");
         let e = AttachPolicy::default().check(&t, None, Origin::Live).unwrap_err();
         assert!(matches!(e, AttachError::NotAllowed { .. }), "{e}");
         // Already attached before the change: kept.

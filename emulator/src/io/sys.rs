@@ -256,7 +256,10 @@ pub fn open_tun(name: &str, tap: bool) -> io::Result<(OwnedFd, String)> {
         name: [0; libc::IFNAMSIZ],
         flags: (if tap { libc::IFF_TAP } else { libc::IFF_TUN }) as libc::c_short
             | libc::IFF_NO_PI as libc::c_short
-            | tun_ioctl::IFF_VNET_HDR,
+            | tun_ioctl::IFF_VNET_HDR
+            // Never take over an existing persistent device: it is not
+            // ours, and teardown would delete it.
+            | libc::IFF_TUN_EXCL as libc::c_short,
         _pad: [0; 22],
     };
     for (d, s) in req.name.iter_mut().zip(name.bytes()) {

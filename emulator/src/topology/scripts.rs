@@ -2,7 +2,7 @@
 //!
 //! Contract: a `script: {file: ...}` is read only from inside an allowed
 //! scripts directory — the topology file's own directory and any directory
-//! the operator named (`--scripts-dir`). A relative path is taken from the
+//! the operator named (`--scripts-dir`) — and only a `.lua` file. A relative path is taken from the
 //! topology file's directory (or the first allowed directory); the path is
 //! canonicalized (every `..` and symlink resolved) and must then lie inside
 //! a canonicalized allowed directory, so `../` and symlinks cannot leave it.
@@ -100,21 +100,45 @@ impl ScriptDirs {
         if !canonical.is_file() {
             return err(format!("script {shown} is not a regular file"), "name a `.lua` file");
         }
+        // Only Lua files: an allowed directory may hold other files (keys,
+        // configuration) that a request must not be able to load, and a
+        // load error would echo a piece of them.
+        if canonical.extension().is_none_or(|x| x != "lua") {
+            return err(format!("script {shown} is not a `.lua` file"), "scripts are Lua files ending in `.lua`");
+        }
         Ok(canonical)
     }
 
-    /// Resolves and reads `file`.
+    /// Resolves and reads `file`. The file is opened once and checked
+    /// again through the opened descriptor (`/proc/self/fd`), so a path
+    /// swapped for a symlink between the check and the read is caught.
     pub fn read(&self, file: &str) -> Result<(PathBuf, String), ScriptPathError> {
+        use std::io::Read;
         let path = self.resolve(file)?;
         let err = |message: String| ScriptPathError { message, hint: "the script must be UTF-8 Lua text".into() };
-        let len = std::fs::metadata(&path).map(|m| m.len()).map_err(|e| err(format!("{}: {e}", path_text(&path))))?;
+        let f = std::fs::File::open(&path).map_err(|e| err(format!("cannot open {}: {e}", path_text(&path))))?;
+        {
+            use std::os::fd::AsRawFd;
+            let opened = std::fs::read_link(format!("/proc/self/fd/{}", f.as_raw_fd()))
+                .map_err(|e| err(format!("cannot check {}: {e}", path_text(&path))))?;
+            if opened != path || !self.allowed.iter().any(|d| opened.starts_with(d)) {
+                return Err(ScriptPathError {
+                    message: format!("script {} changed while it was read", path_text(&path)),
+                    hint: "keep the scripts directory writable only by the operator".into(),
+                });
+            }
+        }
+        let len = f.metadata().map(|m| m.len()).map_err(|e| err(format!("{}: {e}", path_text(&path))))?;
         if len > MAX_SCRIPT_BYTES {
             return Err(err(format!(
                 "script {} has {len} bytes, more than the {MAX_SCRIPT_BYTES}-byte limit",
                 path_text(&path)
             )));
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| err(format!("cannot read {}: {e}", path_text(&path))))?;
+        let mut text = String::new();
+        f.take(MAX_SCRIPT_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(|e| err(format!("cannot read {}: {e}", path_text(&path))))?;
         Ok((path, text))
     }
 }
@@ -178,6 +202,9 @@ mod tests {
         // An absolute path inside the allowed directory is fine.
         let abs = t.0.join("topo/lua/ok.lua");
         assert!(dirs.resolve(abs.to_str().unwrap()).is_ok());
+        // Only `.lua` files, even inside.
+        std::fs::write(t.0.join("topo/key.pem"), "secret").unwrap();
+        assert!(dirs.resolve("key.pem").unwrap_err().message.contains(".lua"));
         // A directory named on the command line widens the set.
         let wide = ScriptDirs::new(Some(&t.0.join("topo")), &[t.0.join("elsewhere")]);
         assert!(wide.resolve("../elsewhere/secret.lua").is_ok());
