@@ -12,7 +12,39 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+/// The appliance could not be reached (nothing listening, connection lost,
+/// not an HTTP answer): `faultmesh` exits with [`super::EXIT_UNREACHABLE`].
+#[derive(Debug)]
+pub(crate) struct Unreachable(pub String);
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unreachable {}
+
+/// The appliance answered with an error status (401, 4xx, 5xx): `faultmesh`
+/// exits with [`super::EXIT_API_ERROR`].
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    /// What to show: the API's message, field, hint and details.
+    pub message: String,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// Turns an I/O error while talking to the appliance into [`Unreachable`].
+fn lost(host: &str, e: impl std::fmt::Display) -> anyhow::Error {
+    Unreachable(format!("lost the connection to the appliance at {host}: {e}")).into()
+}
 
 /// Where the API is and how to authenticate.
 pub(crate) struct Client {
@@ -57,7 +89,19 @@ impl Client {
         }
         use faultmesh_api::auth::{TokenLookup, read_token};
         match read_token(port) {
-            TokenLookup::Found(t) => c.token = Some(t),
+            TokenLookup::Found(t) => match foreign_listener(port) {
+                // The file is keyed by port: a local user listening on the
+                // same port at another loopback address (`[::1]` where the
+                // appliance has 127.0.0.1, or 127.0.0.2) would receive
+                // root's token. Offer it only when every listener on the
+                // port is root's.
+                Some(uid) => {
+                    c.no_token = Some(format!(
+                        "port {port} is also listened on by uid {uid}, not root: the local token is not offered; connect to the appliance's exact address with --token if you trust it"
+                    ))
+                }
+                None => c.token = Some(t),
+            },
             TokenLookup::Missing(p) => {
                 c.no_token = Some(format!(
                     "no token given and {} does not exist (is the appliance on this machine, on this port?); pass --token or set FAULTMESH_TOKEN",
@@ -75,22 +119,26 @@ impl Client {
     }
 
     fn connect(&self) -> anyhow::Result<TcpStream> {
-        let addrs: Vec<_> =
-            self.host.to_socket_addrs().with_context(|| format!("`{}` is not a host:port", self.host))?.collect();
+        let addrs: Vec<_> = match self.host.to_socket_addrs() {
+            Ok(a) => a.collect(),
+            // A name that does not resolve is an unreachable appliance too.
+            Err(e) => return Err(Unreachable(format!("`{}` is not a reachable host:port: {e}", self.host)).into()),
+        };
         for a in &addrs {
             if let Ok(s) = TcpStream::connect_timeout(a, Duration::from_secs(2)) {
                 return Ok(s);
             }
         }
-        bail!(
+        Err(Unreachable(format!(
             "no faultmesh appliance is listening on {} — start one with `faultmesh run FILE`, or point --api (or FAULTMESH_API) at it",
             self.host
-        )
+        ))
+        .into())
     }
 
     fn send(&self, method: &str, path: &str, body: Option<(&str, &[u8])>) -> anyhow::Result<BufReader<TcpStream>> {
         let mut s = self.connect()?;
-        s.set_read_timeout(Some(Duration::from_secs(60)))?;
+        s.set_read_timeout(Some(Duration::from_secs(60))).map_err(|e| lost(&self.host, e))?;
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nUser-Agent: faultmesh-cli\r\n",
             self.host
@@ -103,22 +151,26 @@ impl Client {
             Some((ct, b)) => head += &format!("Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n", b.len()),
             None => head += "Content-Length: 0\r\n\r\n",
         }
-        s.write_all(head.as_bytes())?;
+        s.write_all(head.as_bytes()).map_err(|e| lost(&self.host, e))?;
         if let Some((_, b)) = body {
-            s.write_all(b)?;
+            s.write_all(b).map_err(|e| lost(&self.host, e))?;
         }
         Ok(BufReader::new(s))
     }
 
     fn read_head(r: &mut BufReader<TcpStream>) -> anyhow::Result<(u16, bool)> {
+        let host = r.get_ref().peer_addr().map(|a| a.to_string()).unwrap_or_default();
         let mut line = String::new();
-        r.read_line(&mut line)?;
-        let status: u16 =
-            line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).context("not an HTTP response")?;
+        r.read_line(&mut line).map_err(|e| lost(&host, e))?;
+        let Some(status) = line.split_whitespace().nth(1).and_then(|s| s.parse::<u16>().ok()) else {
+            return Err(
+                Unreachable(format!("{host} did not answer as an HTTP server (is it a faultmesh appliance?)")).into()
+            );
+        };
         let mut chunked = false;
         loop {
             line.clear();
-            r.read_line(&mut line)?;
+            r.read_line(&mut line).map_err(|e| lost(&host, e))?;
             if line.trim().is_empty() {
                 break;
             }
@@ -131,13 +183,16 @@ impl Client {
     }
 
     fn read_chunk(r: &mut BufReader<TcpStream>) -> anyhow::Result<Option<Vec<u8>>> {
+        let host = r.get_ref().peer_addr().map(|a| a.to_string()).unwrap_or_default();
         let mut line = String::new();
-        r.read_line(&mut line)?;
-        let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16).context("bad chunk size")?;
+        r.read_line(&mut line).map_err(|e| lost(&host, e))?;
+        let Ok(size) = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16) else {
+            return Err(lost(&host, "bad chunk size"));
+        };
         let mut buf = vec![0u8; size];
-        r.read_exact(&mut buf)?;
+        r.read_exact(&mut buf).map_err(|e| lost(&host, e))?;
         line.clear();
-        r.read_line(&mut line)?;
+        r.read_line(&mut line).map_err(|e| lost(&host, e))?;
         Ok((size > 0).then_some(buf))
     }
 
@@ -151,7 +206,9 @@ impl Client {
                 (None, Some(why)) => why.clone(),
                 (None, None) => "no token given: pass --token or set FAULTMESH_TOKEN".to_string(),
             };
-            bail!("the appliance at {} requires a bearer token: {why}", self.host);
+            return Err(
+                ApiError { message: format!("the appliance at {} requires a bearer token: {why}", self.host) }.into()
+            );
         }
         Ok(resp)
     }
@@ -165,7 +222,7 @@ impl Client {
                 out.extend_from_slice(&c);
             }
         } else {
-            r.read_to_end(&mut out)?;
+            r.read_to_end(&mut out).map_err(|e| lost(&self.host, e))?;
         }
         Ok(Response { status, body: out })
     }
@@ -192,10 +249,10 @@ impl Client {
             drop(r);
             // Same message as for any other request.
             self.request("GET", path, None)?;
-            bail!("the API answered 401 to {path}");
+            return Err(ApiError { message: format!("the API answered 401 to {path}") }.into());
         }
         if status != 200 || !chunked {
-            bail!("the API answered {status} to {path}");
+            return Err(ApiError { message: format!("the API answered {status} to {path}") }.into());
         }
         let mut pending = String::new();
         while let Some(c) = Self::read_chunk(&mut r)? {
@@ -232,12 +289,61 @@ pub(crate) fn decode(resp: Response) -> anyhow::Result<serde_json::Value> {
             msg += &format!("\n  {}:{}: {}", x["line"], x["column"], x["message"].as_str().unwrap_or(""));
         }
     }
-    bail!(msg)
+    Err(ApiError { message: msg }.into())
+}
+
+/// The uid of a non-root process listening on TCP `port` (any address, IPv4
+/// or IPv6), read from `/proc/net/tcp{,6}` (field 8 is the socket owner's
+/// uid); `None` when every listener is root's. Unreadable tables count as
+/// foreign: the token is then not offered.
+fn foreign_listener(port: u16) -> Option<u32> {
+    let mut seen = false;
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else { return Some(u32::MAX) };
+        for l in text.lines().skip(1) {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            // sl local_address rem_address st tx:rx tr:when retrnsmt uid ...
+            let (Some(local), Some(st), Some(uid)) = (f.get(1), f.get(3), f.get(7)) else { continue };
+            let lport = local.rsplit(':').next().and_then(|p| u16::from_str_radix(p, 16).ok());
+            if *st == "0A" && lport == Some(port) {
+                seen = true;
+                match uid.parse::<u32>() {
+                    Ok(0) => {}
+                    Ok(u) => return Some(u),
+                    Err(_) => return Some(u32::MAX),
+                }
+            }
+        }
+    }
+    // Nobody listens: nothing to send the token to anyway.
+    let _ = seen;
+    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_port_shared_with_a_non_root_listener_gets_no_token() {
+        // Tests run as root: a listener of ours is root's.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        if unsafe_free_uid() == 0 {
+            assert_eq!(foreign_listener(port), None);
+        } else {
+            assert!(foreign_listener(port).is_some());
+        }
+    }
+
+    fn unsafe_free_uid() -> u32 {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines().find(|l| l.starts_with("Uid:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            })
+            .unwrap_or(u32::MAX)
+    }
 
     #[test]
     fn a_local_token_is_never_offered_to_another_host() {
