@@ -427,3 +427,56 @@ fn compose_rig_puts_faultmesh_between_client_and_server() {
     eprintln!("compose rig test: {:.1} s", started.elapsed().as_secs_f64());
     drop(rig);
 }
+
+#[test]
+fn a_container_with_a_default_route_keeps_it() {
+    if !docker_ready() {
+        return;
+    }
+    let id = std::process::id();
+    let (c, d) = (format!("fmtest{id}c"), format!("fmtest{id}d"));
+    let _guard = Containers(vec![c.clone(), d.clone()]);
+    // c on Docker's default bridge (it has a default route via eth0), d without a network.
+    let o = run(&mut docker(&["run", "-d", "--name", &c, BASE_IMAGE, "sleep", "600"]));
+    if !o.status.success() {
+        unavailable(&format!("no default bridge network: {}", String::from_utf8_lossy(&o.stderr).trim()));
+        return;
+    }
+    start_container(&d);
+    let before = network_of(&c);
+    assert!(before.contains("default via"), "{before}");
+    let topo = |gw: &str| {
+        format!(
+            "name: ctrgw\nnodes:\n  c: {{kind: container, container: {c}, addresses: [10.62.1.2/24]{gw}}}\n  \
+             d: {{kind: container, container: {d}, addresses: [10.62.1.3/24]}}\n\
+             segments:\n  s: {{kind: switch}}\nlinks:\n  lc: {{a: c, b: s}}\n  ld: {{a: d, b: s}}\n"
+        )
+    };
+    // A second default route is refused, and nothing is left behind.
+    let dir = std::env::temp_dir().join(format!("fmtest{id}-gw"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("gw.yaml");
+    std::fs::write(
+        &file,
+        topo(", gateway: 10.62.1.1").replace("s: {kind: switch}", "s: {kind: router, addresses: [10.62.1.1/24]}"),
+    )
+    .unwrap();
+    let prefix = unique_prefix();
+    let o = run(Command::new(BIN).arg("run").arg(&file).args(["--prefix", &prefix, "--no-api"]));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "a second default route was accepted: {err}");
+    assert!(err.contains("already has an IPv4 default route"), "{err}");
+    assert_eq!(network_of(&c), before, "the refused container is untouched");
+    assert!(!network_of(&d).contains("eth1"), "nothing stays in the other container either");
+    assert!(namespaces_with(&prefix).is_empty(), "{:?}", namespaces_with(&prefix));
+    assert!(!faultmesh_emulator::io::setup::state_file(&prefix).exists());
+    // Without `gateway:` it is wired on-link and keeps its own default route.
+    let mut lab = Lab::start(&topo(""));
+    let now = network_of(&c);
+    assert!(now.contains("10.62.1.2/24") && now.contains("default via"), "{now}");
+    let rtts = ping_from(&d, "10.62.1.2", 20);
+    assert_eq!(rtts.len(), 20, "on-link traffic through faultmesh");
+    lab.stop();
+    assert_eq!(network_of(&c), before, "SIGTERM removes exactly what faultmesh added");
+    let _ = std::fs::remove_dir_all(&dir);
+}
