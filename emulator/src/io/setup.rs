@@ -101,6 +101,10 @@ pub struct State {
     /// after `interfaces`: removing a name never deletes the namespace.
     #[serde(default)]
     pub attached: Vec<String>,
+    /// The creating process's start time (`/proc/PID/stat` field 22), so a
+    /// later process that reuses the pid is not taken for it (0: unknown).
+    #[serde(default)]
+    pub start_time: u64,
 }
 
 /// Where a node lives on this machine.
@@ -139,14 +143,42 @@ pub fn default_prefix(topo: &Topology) -> String {
     format!("fm-{n}-")
 }
 
-/// The state file of `prefix`: `/run/faultmesh/<prefix without trailing
-/// separators>.json`. Whatever the prefix, the name has no `/` (sanitized)
-/// and is never `.` or `..` (it ends in `.json`), so the path stays directly
-/// inside [`STATE_DIR`].
+/// The state file of `prefix`: `/run/faultmesh/<prefix>.json`. The whole
+/// prefix names it, so `fm-a-` and `fm-a_` never share one. Whatever the
+/// prefix, the name has no `/` (sanitized) and is never `.` or `..` (it ends
+/// in `.json`), so the path stays directly inside [`STATE_DIR`].
 fn state_path(prefix: &str) -> PathBuf {
     let stem = sanitize(prefix);
-    let stem = stem.trim_end_matches(['-', '_', '.']);
-    Path::new(STATE_DIR).join(format!("{}.json", if stem.is_empty() { "fm" } else { stem }))
+    Path::new(STATE_DIR).join(format!("{}.json", if stem.is_empty() { "fm" } else { stem.as_str() }))
+}
+
+/// The start time of process `pid` in clock ticks since boot (field 22 of
+/// `/proc/PID/stat`; the command name before it may hold spaces and
+/// parentheses, so fields are counted after the last `)`).
+fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Makes sure [`STATE_DIR`] exists, is a real directory owned by root and
+/// writable by nobody else: cleanup trusts what it finds there (it deletes
+/// the namespaces and interfaces a state file names, and signals its pid).
+fn state_dir() -> io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    match std::fs::DirBuilder::new().mode(0o755).create(STATE_DIR) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    let meta = std::fs::symlink_metadata(STATE_DIR)?;
+    let euid = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0);
+    if !meta.is_dir() || meta.uid() != euid || meta.permissions().mode() & 0o022 != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("{STATE_DIR} must be a directory owned by this user and writable by nobody else"),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks the names a node's place would use.
@@ -169,10 +201,20 @@ fn ns_err(prefix: &str) -> impl Fn(NetnsError) -> SetupError + '_ {
 
 impl Instance {
     fn save(&self) -> Result<(), SetupError> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
         let err = |source| SetupError::State { path: self.path.clone(), source };
-        std::fs::create_dir_all(STATE_DIR).map_err(err)?;
+        state_dir().map_err(err)?;
         let tmp = self.path.with_extension("tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(&self.state).unwrap_or_default()).map_err(err)?;
+        // A fresh file (O_EXCL: never through a planted symlink), then an
+        // atomic rename over the old state.
+        match std::fs::remove_file(&tmp) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(err(e)),
+        }
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o644).open(&tmp).map_err(err)?;
+        f.write_all(&serde_json::to_vec_pretty(&self.state).unwrap_or_default()).map_err(err)?;
         std::fs::rename(&tmp, &self.path).map_err(err)
     }
 
@@ -249,6 +291,7 @@ pub fn realize(topo: &Topology, prefix: &str) -> Result<(Instance, Vec<PortBindi
     let mut inst = Instance {
         state: State {
             pid: std::process::id(),
+            start_time: process_start_time(std::process::id()).unwrap_or(0),
             prefix: prefix.to_string(),
             topology: topo.name.clone(),
             ..State::default()
@@ -615,8 +658,14 @@ pub struct CleanupReport {
     pub errors: Vec<String>,
 }
 
-fn alive(pid: u32) -> bool {
-    pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists()
+/// True when the process that wrote `state` still runs: same pid and, when
+/// recorded, the same start time (a pid reused by another process is not it).
+fn alive(state: &State) -> bool {
+    let pid = state.pid;
+    if pid == std::process::id() || !Path::new(&format!("/proc/{pid}")).exists() {
+        return false;
+    }
+    state.start_time == 0 || process_start_time(pid) == Some(state.start_time)
 }
 
 /// Removes what dead instances left behind (all of them, or those whose
@@ -646,13 +695,13 @@ pub fn cleanup(prefix: Option<&str>, force: bool) -> CleanupReport {
             if prefix.is_some_and(|p| !state.prefix.starts_with(p)) {
                 continue;
             }
-            if alive(state.pid) && !force {
+            if alive(&state) && !force {
                 report.running.push(format!("{} (pid {})", state.prefix, state.pid));
                 claimed.extend(state.namespaces.iter().cloned());
                 claimed.extend(state.attached.iter().cloned());
                 continue;
             }
-            if alive(state.pid) {
+            if alive(&state) {
                 // SAFETY: kill(2) with a pid read from our own state file; at
                 // worst the signal goes to a process that no longer exists.
                 unsafe { libc::kill(state.pid as i32, libc::SIGKILL) };
@@ -663,7 +712,17 @@ pub fn cleanup(prefix: Option<&str>, force: bool) -> CleanupReport {
             report.removed.push(state.prefix.clone());
         }
     }
-    if let Some(p) = prefix {
+    // Namespaces no state file claims are removed only for a prefix that
+    // ends in a separator, as faultmesh's own do: `--prefix fmrev` must not
+    // take `fmrevouter`, which somebody else made.
+    if let Some(p) = prefix.filter(|p| !p.ends_with(['-', '_', '.'])) {
+        if netns::list().iter().any(|n| n.starts_with(p) && !claimed.contains(n)) {
+            report.errors.push(format!(
+                "namespaces starting with `{p}` that no state file claims were left alone: give the full prefix, ending in `-`, `_` or `.`"
+            ));
+        }
+    }
+    if let Some(p) = prefix.filter(|p| p.ends_with(['-', '_', '.'])) {
         let mut stray: Vec<String> =
             netns::list().into_iter().filter(|n| n.starts_with(p) && !claimed.contains(n)).collect();
         // Fabric last: deleting it takes the veth ends with it.
@@ -698,7 +757,14 @@ mod tests {
         assert!(ifname("a-very-long-node-name").len() <= 15);
         assert_ne!(ifname("a-very-long-node-name-1"), ifname("a-very-long-node-name-2"));
         assert_eq!(sanitize("a b/c"), "a-b-c");
-        assert!(state_path("fm-wan-").ends_with("fm-wan.json"));
+        assert!(state_path("fm-wan-").ends_with("fm-wan-.json"));
+        assert_ne!(state_path("fm-a-"), state_path("fm-a_"));
+        let me = process_start_time(std::process::id()).unwrap();
+        assert!(me > 0);
+        let st = State { pid: std::process::id() + 1_000_000, start_time: me, ..State::default() };
+        assert!(!alive(&st), "a pid that does not exist");
+        let init = State { pid: 1, start_time: me + 1, ..State::default() };
+        assert!(!alive(&init), "pid 1 started at another time is not the recorded process");
     }
 
     fn topo(nodes: &str) -> Topology {
