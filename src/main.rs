@@ -8,15 +8,31 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // `--help | head -1` and every command that owns nothing end quietly
+    // when their reader goes away; see cli::stdout.
+    cli::stdout::restore_default_sigpipe();
     let args = cli::Cli::parse();
+    let mut shields = Vec::new();
+    if args.owns_resources() {
+        // These must clean up whatever happens to their output.
+        cli::stdout::ignore_sigpipe();
+        // Under systemd (Type=notify), `run` reports readiness through its stdout relay.
+        let notify = args.is_run() && std::env::var_os("NOTIFY_SOCKET").is_some();
+        shields.extend(cli::stdout::shield(1, notify));
+        shields.extend(cli::stdout::shield(2, false));
+    }
     init_logging(args.log_format);
-    match cli::run(args) {
+    let code = match cli::run(args) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("faultmesh: error: {e:#}");
-            ExitCode::from(1)
+            ExitCode::from(cli::exit_code_for(&e))
         }
+    };
+    for s in shields {
+        s.finish();
     }
+    code
 }
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default `info`), as text or

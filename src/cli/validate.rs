@@ -4,8 +4,21 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use faultmesh_emulator::topology::{self, Endpoint};
+use serde_json::json;
 
-pub(crate) fn run(files: &[PathBuf], json: bool, scripts_dir: &[PathBuf]) -> anyhow::Result<ExitCode> {
+/// How `validate` reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// `file:line:column: message` with a snippet and a hint, on stderr.
+    Text,
+    /// One JSON document on stdout (see [`run_json`]).
+    Json,
+}
+
+pub(crate) fn run(files: &[PathBuf], json: bool, format: Format, scripts_dir: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    if format == Format::Json {
+        return run_json(files, scripts_dir);
+    }
     let mut ok = true;
     for f in files {
         let name = f.display().to_string();
@@ -43,5 +56,51 @@ pub(crate) fn run(files: &[PathBuf], json: bool, scripts_dir: &[PathBuf]) -> any
             }
         }
     }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if ok { ExitCode::from(super::EXIT_OK) } else { ExitCode::from(super::EXIT_INPUT) })
+}
+
+/// `validate --format json`: one document on stdout,
+/// `{"ok": bool, "files": [{"file", "ok", "errors", "topology"?}], "diagnostics": [...]}`,
+/// each diagnostic `{"file", "line", "column", "length", "severity": "error",
+/// "message", "hint"}` (line and column 1-based; 0 when the problem has no
+/// place in the file; `hint` null when there is none). Exit code as for text.
+pub(crate) fn run_json(files: &[PathBuf], scripts_dir: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut all_ok = true;
+    let mut out_files = Vec::new();
+    let mut out_diags = Vec::new();
+    for f in files {
+        let name = f.display().to_string();
+        match topology::load_file_with(f, scripts_dir) {
+            Ok((t, _)) => out_files.push(json!({
+                "file": name,
+                "ok": true,
+                "errors": 0,
+                "topology": {
+                    "name": t.name,
+                    "seed": t.seed,
+                    "nodes": t.nodes.len(),
+                    "segments": t.segments.len(),
+                    "links": t.links.len(),
+                },
+            })),
+            Err((diags, _)) => {
+                all_ok = false;
+                out_files.push(json!({"file": name, "ok": false, "errors": diags.0.len()}));
+                for d in &diags.0 {
+                    out_diags.push(json!({
+                        "file": name,
+                        "line": d.line,
+                        "column": d.column,
+                        "length": d.len,
+                        "severity": "error",
+                        "message": d.message,
+                        "hint": d.hint,
+                    }));
+                }
+            }
+        }
+    }
+    let doc = json!({"ok": all_ok, "files": out_files, "diagnostics": out_diags});
+    println!("{}", serde_json::to_string_pretty(&doc)?);
+    Ok(if all_ok { ExitCode::from(super::EXIT_OK) } else { ExitCode::from(super::EXIT_INPUT) })
 }

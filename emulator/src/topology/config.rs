@@ -4,12 +4,18 @@
 //! wrap every value that semantic validation may complain about in
 //! [`Spanned`], so errors point at the offending line and column. They carry
 //! no defaults beyond "absent"; `validate` turns them into the model.
+//!
+//! They also derive the topology JSON Schema (`super::schema`, `faultmesh
+//! schema`): a `Spanned<T>` field needs `#[schemars(with = "T")]` (or
+//! `schema_with`), and a new field changes `docs/topology.schema.json`
+//! (regenerate it with `cargo run -q -- schema > docs/topology.schema.json`).
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 use std::net::IpAddr;
 
+use schemars::JsonSchema;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
@@ -179,11 +185,12 @@ impl<V: Serialize> Serialize for NamedMap<V> {
 }
 
 /// The whole file.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TopologyConfig {
     /// A short name (defaults to the file name).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub name: Option<Spanned<String>>,
     /// Seed for every random decision.
     #[serde(default)]
@@ -206,44 +213,55 @@ pub struct TopologyConfig {
 }
 
 /// A node, any kind. Which fields are allowed depends on `kind`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NodeConfig {
     /// `host`, `attach`, `tun`, `tap` or `container`.
+    #[schemars(schema_with = "super::schema::node_kind")]
     pub kind: Spanned<String>,
     /// Addresses with prefix length.
     #[serde(default)]
+    #[schemars(with = "Option<Vec<Cidr>>")]
     pub addresses: Option<Spanned<Vec<Spanned<Cidr>>>>,
     /// Default gateway(s), one per address family.
     #[serde(default)]
+    #[schemars(with = "Option<OneOrMany<IpAddr>>")]
     pub gateway: Option<Spanned<OneOrMany<IpAddr>>>,
     /// Interface MTU.
     #[serde(default)]
+    #[schemars(with = "Option<u32>")]
     pub mtu: Option<Spanned<u32>>,
     /// host: the device joining the namespace to the appliance (`veth`,
     /// `tun`, `tap`); tun/tap: the device name.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub device: Option<Spanned<String>>,
     /// attach: the existing interface; container: the interface faultmesh
     /// adds inside the container (default `eth1`).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub interface: Option<Spanned<String>>,
     /// host: the namespace to create; attach/tun/tap: the existing namespace.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub netns: Option<Spanned<String>>,
     /// A MAC address for the node's interface (host, tap, container).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub mac: Option<Spanned<String>>,
     /// container: a Docker container's name or ID (resolved through the
     /// Docker Engine API to its network namespace).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub container: Option<Spanned<String>>,
     /// container: a process whose network namespace to wire into (Podman,
     /// containerd, plain processes).
     #[serde(default)]
+    #[schemars(with = "Option<u32>")]
     pub pid: Option<Spanned<u32>>,
     /// container: the same as `pid`, written as `/proc/<pid>/ns/net`.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub netns_path: Option<Spanned<String>>,
     /// Labels for selecting the node.
     #[serde(default)]
@@ -251,13 +269,15 @@ pub struct NodeConfig {
 }
 
 /// A segment.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SegmentConfig {
     /// `switch` or `router`.
+    #[schemars(schema_with = "super::schema::segment_kind")]
     pub kind: Spanned<String>,
     /// router: the router's own addresses (the hosts' gateways).
     #[serde(default)]
+    #[schemars(with = "Option<Vec<Cidr>>")]
     pub addresses: Option<Vec<Spanned<Cidr>>>,
     /// A Lua filter run on every packet entering the segment.
     #[serde(default)]
@@ -268,61 +288,74 @@ pub struct SegmentConfig {
 }
 
 /// Impairments of one direction as written, with the location of each field.
-#[derive(Debug, Default, Deserialize, Serialize)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImpairmentsConfig {
     /// Delay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DelaySpec>")]
     pub delay: Option<Spanned<DelaySpec>>,
     /// Loss.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<LossSpec>")]
     pub loss: Option<Spanned<LossSpec>>,
     /// Corruption.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<ChanceSpec>")]
     pub corrupt: Option<Spanned<ChanceSpec>>,
     /// Duplication.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<ChanceSpec>")]
     pub duplicate: Option<Spanned<ChanceSpec>>,
     /// Reordering.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<ReorderSpec>")]
     pub reorder: Option<Spanned<ReorderSpec>>,
     /// Rate limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<RateSpec>")]
     pub rate: Option<Spanned<RateSpec>>,
     /// MTU.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<u32>")]
     pub mtu: Option<Spanned<u32>>,
 }
 
 /// A script attached to a link direction or segment.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScriptConfig {
     /// Path to the Lua file, relative to the topology file (inside an
     /// allowed scripts directory).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub file: Option<Spanned<String>>,
     /// The Lua source itself (instead of `file`).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub source: Option<Spanned<String>>,
     /// Parameters passed to the script as `params`.
     #[serde(default)]
     pub params: BTreeMap<String, serde_json::Value>,
     /// What to do with packets when the script fails: `pass` (default) or `drop`.
     #[serde(default)]
+    #[schemars(schema_with = "super::schema::on_error")]
     pub on_error: Option<Spanned<String>>,
     /// Which direction(s) of a link it filters: `a_to_b`, `b_to_a`, `both` (default).
     #[serde(default)]
+    #[schemars(schema_with = "super::schema::script_direction")]
     pub direction: Option<Spanned<String>>,
 }
 
 /// A link.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkConfig {
     /// One end (node or segment).
+    #[schemars(schema_with = "super::schema::name")]
     pub a: Spanned<String>,
     /// The other end.
+    #[schemars(schema_with = "super::schema::name")]
     pub b: Spanned<String>,
     /// Impairments applied in both directions (overridden field by field by
     /// `a_to_b` / `b_to_a`).
@@ -343,11 +376,13 @@ pub struct LinkConfig {
 }
 
 /// An extra routed prefix.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {
     /// The prefix.
+    #[schemars(with = "Cidr")]
     pub prefix: Spanned<Cidr>,
     /// The node it lies behind.
+    #[schemars(schema_with = "super::schema::name")]
     pub via: Spanned<String>,
 }

@@ -9,6 +9,7 @@
 pub mod config;
 pub mod diag;
 pub mod model;
+pub mod schema;
 pub mod scripts;
 pub mod validate;
 
