@@ -222,11 +222,6 @@ impl Engine {
         &self.topo
     }
 
-    /// The topology, mutable (names and scripts recorded by the control plane).
-    pub fn topology_mut(&mut self) -> &mut Topology {
-        &mut self.topo
-    }
-
     /// Sets the bound of every node's transmit queue.
     pub fn set_tx_limit(&mut self, frames: usize) {
         self.tx_limit = frames.max(1);
