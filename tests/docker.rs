@@ -301,6 +301,8 @@ fn build_image(tag: &str, dir: &Path) {
             .arg(&context),
     );
     eprintln!("built {tag} in {:.1} s", t.elapsed().as_secs_f64());
+    // The classic builder keeps the build stage as an untagged image.
+    let _ = docker(&["image", "prune", "-f", "--filter", "label=faultmesh.stage=build"]).stdout(Stdio::null()).status();
 }
 
 fn host_links() -> Vec<String> {
