@@ -2,6 +2,7 @@
 
 from .chance_map import ChanceMap
 from .counters import Counters
+from .counters_scripts_item import CountersScriptsItem
 from .dataplane_view import DataplaneView
 from .delay_map import DelayMap
 from .deleted import Deleted
@@ -19,9 +20,10 @@ from .event_detail import EventDetail
 from .fault_kind import FaultKind
 from .fault_request import FaultRequest
 from .fault_view import FaultView
+from .filter_status import FilterStatus
+from .filter_status_verdicts import FilterStatusVerdicts
 from .four_state import FourState
 from .ge_model import GeModel
-from .get_topology_response_200 import GetTopologyResponse200
 from .impairments import Impairments
 from .link_counters import LinkCounters
 from .link_patch import LinkPatch
@@ -32,6 +34,7 @@ from .loss_map import LossMap
 from .node_counters import NodeCounters
 from .node_traffic import NodeTraffic
 from .node_view import NodeView
+from .node_view_container_type_0 import NodeViewContainerType0
 from .node_view_labels import NodeViewLabels
 from .openapi_json_response_200 import OpenapiJsonResponse200
 from .port_counters import PortCounters
@@ -46,10 +49,24 @@ from .scripts_response_200_item import ScriptsResponse200Item
 from .segment_counters import SegmentCounters
 from .segment_counters_drops import SegmentCountersDrops
 from .status_view import StatusView
+from .topology_doc import TopologyDoc
+from .topology_doc_links import TopologyDocLinks
+from .topology_doc_nodes import TopologyDocNodes
+from .topology_doc_segments import TopologyDocSegments
+from .topology_link import TopologyLink
+from .topology_link_labels import TopologyLinkLabels
+from .topology_link_script import TopologyLinkScript
+from .topology_node import TopologyNode
+from .topology_node_labels import TopologyNodeLabels
+from .topology_route import TopologyRoute
+from .topology_segment import TopologySegment
+from .topology_segment_labels import TopologySegmentLabels
+from .topology_segment_script import TopologySegmentScript
 
 __all__ = (
     "ChanceMap",
     "Counters",
+    "CountersScriptsItem",
     "DataplaneView",
     "DelayMap",
     "Deleted",
@@ -67,9 +84,10 @@ __all__ = (
     "FaultKind",
     "FaultRequest",
     "FaultView",
+    "FilterStatus",
+    "FilterStatusVerdicts",
     "FourState",
     "GeModel",
-    "GetTopologyResponse200",
     "Impairments",
     "LinkCounters",
     "LinkPatch",
@@ -80,6 +98,7 @@ __all__ = (
     "NodeCounters",
     "NodeTraffic",
     "NodeView",
+    "NodeViewContainerType0",
     "NodeViewLabels",
     "OpenapiJsonResponse200",
     "PortCounters",
@@ -94,4 +113,17 @@ __all__ = (
     "SegmentCounters",
     "SegmentCountersDrops",
     "StatusView",
+    "TopologyDoc",
+    "TopologyDocLinks",
+    "TopologyDocNodes",
+    "TopologyDocSegments",
+    "TopologyLink",
+    "TopologyLinkLabels",
+    "TopologyLinkScript",
+    "TopologyNode",
+    "TopologyNodeLabels",
+    "TopologyRoute",
+    "TopologySegment",
+    "TopologySegmentLabels",
+    "TopologySegmentScript",
 )

@@ -9,7 +9,9 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.counters_scripts_item import CountersScriptsItem
     from ..models.engine_counters import EngineCounters
+    from ..models.filter_status import FilterStatus
     from ..models.loop_stats import LoopStats
     from ..models.port_counters import PortCounters
 
@@ -23,21 +25,28 @@ class Counters:
 
     Attributes:
         engine (EngineCounters): Engine counters at one instant.
+        filters (list[FilterStatus]): The script filter of every link direction that has one.
         loop_stats (LoopStats): Data-plane loop counters.
         ports (list[list[PortCounters | str]]): Device I/O per node: `[node name, counters]` pairs.
-        scripts (list[Any] | Unset): Per-script counters (appliances built with script support).
+        scripts (list[CountersScriptsItem] | Unset): Per-script counters (appliances built with script support).
     """
 
     engine: EngineCounters
+    filters: list[FilterStatus]
     loop_stats: LoopStats
     ports: list[list[PortCounters | str]]
-    scripts: list[Any] | Unset = UNSET
+    scripts: list[CountersScriptsItem] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.port_counters import PortCounters
 
         engine = self.engine.to_dict()
+
+        filters = []
+        for filters_item_data in self.filters:
+            filters_item = filters_item_data.to_dict()
+            filters.append(filters_item)
 
         loop_stats = self.loop_stats.to_dict()
 
@@ -54,15 +63,19 @@ class Counters:
 
             ports.append(ports_item)
 
-        scripts: list[Any] | Unset = UNSET
+        scripts: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.scripts, Unset):
-            scripts = self.scripts
+            scripts = []
+            for scripts_item_data in self.scripts:
+                scripts_item = scripts_item_data.to_dict()
+                scripts.append(scripts_item)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "engine": engine,
+                "filters": filters,
                 "loop_stats": loop_stats,
                 "ports": ports,
             }
@@ -74,12 +87,21 @@ class Counters:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.counters_scripts_item import CountersScriptsItem
         from ..models.engine_counters import EngineCounters
+        from ..models.filter_status import FilterStatus
         from ..models.loop_stats import LoopStats
         from ..models.port_counters import PortCounters
 
         d = dict(src_dict)
         engine = EngineCounters.from_dict(d.pop("engine"))
+
+        filters = []
+        _filters = d.pop("filters")
+        for filters_item_data in _filters:
+            filters_item = FilterStatus.from_dict(filters_item_data)
+
+            filters.append(filters_item)
 
         loop_stats = LoopStats.from_dict(d.pop("loop_stats"))
 
@@ -109,10 +131,18 @@ class Counters:
 
             ports.append(ports_item)
 
-        scripts = cast(list[Any], d.pop("scripts", UNSET))
+        _scripts = d.pop("scripts", UNSET)
+        scripts: list[CountersScriptsItem] | Unset = UNSET
+        if _scripts is not UNSET:
+            scripts = []
+            for scripts_item_data in _scripts:
+                scripts_item = CountersScriptsItem.from_dict(scripts_item_data)
+
+                scripts.append(scripts_item)
 
         counters = cls(
             engine=engine,
+            filters=filters,
             loop_stats=loop_stats,
             ports=ports,
             scripts=scripts,

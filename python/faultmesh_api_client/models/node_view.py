@@ -10,6 +10,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.node_traffic import NodeTraffic
+    from ..models.node_view_container_type_0 import NodeViewContainerType0
     from ..models.node_view_labels import NodeViewLabels
 
 
@@ -23,10 +24,14 @@ class NodeView:
     Attributes:
         addresses (list[str]): Addresses.
         faults (list[int]): Faults that affect it (on its link, or partitions including it).
-        kind (str): host, attach, tun or tap.
+        kind (str): host, attach, tun, tap or container.
         labels (NodeViewLabels): Labels.
         link (str): Its link.
         name (str): Name.
+        container (NodeViewContainerType0 | None | Unset): Container nodes: what faultmesh last saw of the container
+            (`state`:
+            `wired`, `stopped`, `gone` or `error`; `pid`; `rewired`: how often it
+            was re-wired after a restart; `message`). Absent for other kinds.
         interface (None | str | Unset): Its interface.
         netns (None | str | Unset): Its namespace (if any).
         traffic (NodeTraffic | None | Unset):
@@ -38,6 +43,7 @@ class NodeView:
     labels: NodeViewLabels
     link: str
     name: str
+    container: NodeViewContainerType0 | None | Unset = UNSET
     interface: None | str | Unset = UNSET
     netns: None | str | Unset = UNSET
     traffic: NodeTraffic | None | Unset = UNSET
@@ -45,6 +51,7 @@ class NodeView:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.node_traffic import NodeTraffic
+        from ..models.node_view_container_type_0 import NodeViewContainerType0
 
         addresses = self.addresses
 
@@ -57,6 +64,14 @@ class NodeView:
         link = self.link
 
         name = self.name
+
+        container: dict[str, Any] | None | Unset
+        if isinstance(self.container, Unset):
+            container = UNSET
+        elif isinstance(self.container, NodeViewContainerType0):
+            container = self.container.to_dict()
+        else:
+            container = self.container
 
         interface: None | str | Unset
         if isinstance(self.interface, Unset):
@@ -90,6 +105,8 @@ class NodeView:
                 "name": name,
             }
         )
+        if container is not UNSET:
+            field_dict["container"] = container
         if interface is not UNSET:
             field_dict["interface"] = interface
         if netns is not UNSET:
@@ -102,6 +119,7 @@ class NodeView:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.node_traffic import NodeTraffic
+        from ..models.node_view_container_type_0 import NodeViewContainerType0
         from ..models.node_view_labels import NodeViewLabels
 
         d = dict(src_dict)
@@ -116,6 +134,23 @@ class NodeView:
         link = d.pop("link")
 
         name = d.pop("name")
+
+        def _parse_container(data: object) -> NodeViewContainerType0 | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                container_type_0 = NodeViewContainerType0.from_dict(data)
+
+                return container_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(NodeViewContainerType0 | None | Unset, data)
+
+        container = _parse_container(d.pop("container", UNSET))
 
         def _parse_interface(data: object) -> None | str | Unset:
             if data is None:
@@ -159,6 +194,7 @@ class NodeView:
             labels=labels,
             link=link,
             name=name,
+            container=container,
             interface=interface,
             netns=netns,
             traffic=traffic,

@@ -6,7 +6,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_body import ErrorBody
-from ...models.get_topology_response_200 import GetTopologyResponse200
+from ...models.topology_doc import TopologyDoc
 from ...types import Response
 
 
@@ -22,9 +22,9 @@ def _get_kwargs() -> dict[str, Any]:
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorBody | GetTopologyResponse200 | None:
+) -> ErrorBody | TopologyDoc | None:
     if response.status_code == 200:
-        response_200 = GetTopologyResponse200.from_dict(response.json())
+        response_200 = TopologyDoc.from_dict(response.json())
 
         return response_200
 
@@ -43,6 +43,11 @@ def _parse_response(
 
         return response_503
 
+    if response.status_code == 504:
+        response_504 = ErrorBody.from_dict(response.json())
+
+        return response_504
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -51,7 +56,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorBody | GetTopologyResponse200]:
+) -> Response[ErrorBody | TopologyDoc]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -63,7 +68,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[ErrorBody | GetTopologyResponse200]:
+) -> Response[ErrorBody | TopologyDoc]:
     """The running topology, in the same shape as the file (JSON).
 
     Raises:
@@ -71,7 +76,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorBody | GetTopologyResponse200]
+        Response[ErrorBody | TopologyDoc]
     """
 
     kwargs = _get_kwargs()
@@ -86,7 +91,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-) -> ErrorBody | GetTopologyResponse200 | None:
+) -> ErrorBody | TopologyDoc | None:
     """The running topology, in the same shape as the file (JSON).
 
     Raises:
@@ -94,7 +99,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorBody | GetTopologyResponse200
+        ErrorBody | TopologyDoc
     """
 
     return sync_detailed(
@@ -105,7 +110,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[ErrorBody | GetTopologyResponse200]:
+) -> Response[ErrorBody | TopologyDoc]:
     """The running topology, in the same shape as the file (JSON).
 
     Raises:
@@ -113,7 +118,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorBody | GetTopologyResponse200]
+        Response[ErrorBody | TopologyDoc]
     """
 
     kwargs = _get_kwargs()
@@ -126,7 +131,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-) -> ErrorBody | GetTopologyResponse200 | None:
+) -> ErrorBody | TopologyDoc | None:
     """The running topology, in the same shape as the file (JSON).
 
     Raises:
@@ -134,7 +139,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorBody | GetTopologyResponse200
+        ErrorBody | TopologyDoc
     """
 
     return (

@@ -6,11 +6,11 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="GetTopologyResponse200")
+T = TypeVar("T", bound="CountersScriptsItem")
 
 
 @_attrs_define
-class GetTopologyResponse200:
+class CountersScriptsItem:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -23,10 +23,10 @@ class GetTopologyResponse200:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        get_topology_response_200 = cls()
+        counters_scripts_item = cls()
 
-        get_topology_response_200.additional_properties = d
-        return get_topology_response_200
+        counters_scripts_item.additional_properties = d
+        return counters_scripts_item
 
     @property
     def additional_keys(self) -> list[str]:
