@@ -263,7 +263,7 @@ pub fn ping_rtts(out: &str) -> Vec<f64> {
 
 /// The median of a sorted, non-empty slice.
 pub fn median(sorted: &[f64]) -> f64 {
-    sorted[sorted.len() / 2]
+    faultmesh_probe::stats::median(sorted)
 }
 
 /// A UDP socket bound inside a node's namespace.
@@ -272,57 +272,17 @@ pub fn udp_in(ns: &str, bind: SocketAddr) -> UdpSocket {
 }
 
 /// Sends `n` numbered datagrams from `src_ns` to `dst`, `gap` apart, and
-/// returns the sequence numbers the receiver got (in arrival order).
+/// returns the sequence numbers the receiver got (in arrival order): the
+/// probe library's stream, the one the demo uses.
 pub fn udp_stream(src_ns: &str, dst_ns: &str, dst: SocketAddr, n: u32, gap: Duration, payload: usize) -> Vec<u32> {
-    let rx = udp_in(dst_ns, dst);
-    rx.set_read_timeout(Some(Duration::from_millis(800))).unwrap();
-    let bind: SocketAddr = match dst.ip() {
-        IpAddr::V4(_) => "0.0.0.0:0".parse().unwrap(),
-        IpAddr::V6(_) => "[::]:0".parse().unwrap(),
-    };
-    let tx = udp_in(src_ns, bind);
-    let h = std::thread::spawn(move || {
-        let mut got = Vec::new();
-        let mut buf = [0u8; 2048];
-        while let Ok(len) = rx.recv(&mut buf) {
-            if len >= 4 {
-                got.push(u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]));
-            }
-        }
-        got
-    });
-    let mut pkt = vec![0u8; payload.max(4)];
-    let start = Instant::now();
-    for i in 0..n {
-        pkt[..4].copy_from_slice(&i.to_be_bytes());
-        tx.send_to(&pkt, dst).unwrap();
-        let due = gap * (i + 1);
-        while start.elapsed() < due {
-            std::hint::spin_loop();
-        }
-    }
-    h.join().unwrap()
+    faultmesh_probe::udp::numbered(src_ns, dst_ns, dst, n, gap, payload).expect("UDP stream")
 }
 
 /// Runs iperf3 (server in `srv`, client in `cli`) and returns received bits/s.
 pub fn iperf3(lab: &Lab, srv: &str, cli: &str, addr: &str, extra: &[&str]) -> f64 {
-    let mut server = Command::new("ip")
-        .args(["netns", "exec", &lab.ns(srv), "iperf3", "-s", "-1", "-B", addr])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("iperf3 server (install iperf3)");
-    std::thread::sleep(Duration::from_millis(300));
-    let mut args = vec!["iperf3", "-c", addr, "-J"];
-    args.extend_from_slice(extra);
-    let out = lab.exec(cli, &args);
-    let _ = server.wait();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("iperf3 json: {e}: {text}"));
-    v["end"]["sum_received"]["bits_per_second"]
-        .as_f64()
-        .or_else(|| v["end"]["sum"]["bits_per_second"].as_f64())
-        .unwrap_or_else(|| panic!("no throughput in {text}"))
+    let addr: IpAddr = addr.parse().expect("iperf3 address");
+    let r = faultmesh_probe::iperf::run(&lab.ns(cli), &lab.ns(srv), addr, extra).expect("iperf3 (install iperf3)");
+    r.received_bps().unwrap_or_else(|| panic!("no throughput in {}", r.json))
 }
 
 /// Reads a counter from /proc/net/snmp inside a namespace (e.g. "Udp", "InCsumErrors").
