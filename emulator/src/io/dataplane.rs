@@ -16,7 +16,9 @@
 //! answers go back over a oneshot (async callers) or a sync channel
 //! (blocking callers). A command not yet taken when its caller's timeout
 //! runs out is withdrawn and never runs. Every [`PUBLISH_INTERVAL_NS`]
-//! (100 ms), and before answering a command that changed the engine, the loop
+//! (100 ms) while anything moved (an idle loop has nothing new to publish
+//! and still sleeps without a timeout), and before answering a command that
+//! changed the engine, the loop
 //! publishes a [`DataPlaneSnapshot`] into a `tokio::sync::watch`, so the API
 //! reads counters without ever waiting for this thread.
 
@@ -363,6 +365,7 @@ impl DataPlane {
             rx_floor: Instant::from_nanos(0),
             publish: None,
             next_publish: 0,
+            dirty: true,
         };
         let (ptx, prx) = watch::channel(Arc::new(lp.snapshot()));
         lp.publish = Some(ptx);
@@ -413,6 +416,10 @@ struct Loop {
     publish: Option<watch::Sender<Arc<DataPlaneSnapshot>>>,
     /// When they are next due (monotonic ns).
     next_publish: u64,
+    /// Something may have changed the counters since they were published:
+    /// an idle appliance with nothing new to publish sleeps without a
+    /// timeout (it uses no CPU at all), instead of waking every interval.
+    dirty: bool,
 }
 
 fn now() -> Instant {
@@ -457,12 +464,15 @@ impl Loop {
             let timeout = if t.nanos_since(Instant::from_nanos(last_active)) < self.opts.busy_poll_ns {
                 Some(Duration::ZERO)
             } else {
-                let publish = Duration::from_nanos(self.next_publish.saturating_sub(t.as_nanos()));
-                Some(match next {
+                let publish = self.dirty.then(|| Duration::from_nanos(self.next_publish.saturating_sub(t.as_nanos())));
+                match next {
                     None => publish,
-                    Some(d) if d.nanos_since(t) <= self.opts.spin_ns => Duration::ZERO,
-                    Some(d) => Duration::from_nanos(d.nanos_since(t) - self.opts.spin_ns).min(publish),
-                })
+                    Some(d) if d.nanos_since(t) <= self.opts.spin_ns => Some(Duration::ZERO),
+                    Some(d) => Some(
+                        Duration::from_nanos(d.nanos_since(t) - self.opts.spin_ns)
+                            .min(publish.unwrap_or(Duration::MAX)),
+                    ),
+                }
             };
             if let Err(e) = self.epoll.wait(&mut events, timeout) {
                 tracing::error!(error = %e, "data plane: epoll wait failed; retrying in 10 ms");
@@ -508,6 +518,7 @@ impl Loop {
                     let t = now();
                     let real = sys::realtime_ns();
                     last_active = t.as_nanos();
+                    self.dirty = true;
                     let node = self.ports[i].node;
                     for p in rxbuf.drain(..) {
                         // Never before a frame already handed over: stamps
@@ -529,10 +540,11 @@ impl Loop {
                 if d <= t {
                     self.stats.record_lateness(t.nanos_since(d));
                     self.engine.handle_timeout(t);
+                    self.dirty = true;
                 }
             }
             self.flush_all();
-            if t.as_nanos() >= self.next_publish {
+            if self.dirty && t.as_nanos() >= self.next_publish {
                 self.publish_counters();
             }
         }
@@ -560,6 +572,7 @@ impl Loop {
             p.send_replace(snap);
         }
         self.next_publish = now().as_nanos() + PUBLISH_INTERVAL_NS;
+        self.dirty = false;
     }
 
     /// Runs pending commands; returns (shutdown, ports renumbered).
