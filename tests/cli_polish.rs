@@ -158,8 +158,31 @@ fn fake_appliance(status: &'static str, body: &'static str) -> String {
     std::thread::spawn(move || {
         for s in l.incoming().take(4) {
             let Ok(mut s) = s else { continue };
+            // Read the whole request (head and body) before answering:
+            // closing a socket with unread data sends a reset, and the
+            // client would see "connection reset" instead of the answer.
+            let mut req = Vec::new();
             let mut buf = [0u8; 4096];
-            let _ = s.read(&mut buf);
+            loop {
+                let Ok(n) = s.read(&mut buf) else { break };
+                if n == 0 {
+                    break;
+                }
+                req.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&req);
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string())
+                        })
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    if body.len() >= len {
+                        break;
+                    }
+                }
+            }
             let _ = write!(
                 s,
                 "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
