@@ -163,8 +163,7 @@ fn fake_appliance(status: &'static str, body: &'static str) -> String {
             // client would see "connection reset" instead of the answer.
             let mut req = Vec::new();
             let mut buf = [0u8; 4096];
-            loop {
-                let Ok(n) = s.read(&mut buf) else { break };
+            while let Ok(n) = s.read(&mut buf) {
                 if n == 0 {
                     break;
                 }
